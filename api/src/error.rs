@@ -1,0 +1,165 @@
+//! `ApiError`: the one error shape of API.md, rendered for every failure. A 500 logs its cause with the
+//! request id and tells the client nothing internal.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use soku_shared::{post::fmt_time, validate::FieldError};
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request-id middleware for the whole request.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id (empty outside a request).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorObject,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorObject {
+    /// Machine-readable: `validation_error`, `unauthorized`, `not_found`, `rate_limited`, …
+    #[schema(example = "unauthorized")]
+    pub code: String,
+    #[schema(example = "Invalid or missing API key.")]
+    pub message: String,
+    #[schema(example = "2026-02-28T12:00:00.000Z")]
+    pub timestamp: String,
+    #[schema(example = "req_abc123def456")]
+    pub request_id: String,
+    /// `fields` (every failing field) for validation errors, `missing` for missing integrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(fields: Vec<FieldError>) -> ApiError {
+        let message = summary("Validation failed", &fields);
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(json!({ "fields": fields }))
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::validation(vec![FieldError { field: field.to_string(), message: message.into(), platform: None }])
+    }
+
+    pub fn scheduled_time(fields: Vec<FieldError>) -> ApiError {
+        let message = summary("Invalid scheduledTime", &fields);
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_scheduled_time", message)
+            .with_details(json!({ "fields": fields }))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("No such {what}."))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub fn unavailable(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("The {what} is unavailable right now; retry shortly."),
+        )
+    }
+
+    /// A failure of ours: logged with its cause, reported to the client without it.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(request_id = %current_request_id(), error = %cause, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorObject {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                timestamp: fmt_time(chrono::Utc::now()),
+                request_id: current_request_id(),
+                details: self.details.clone(),
+            },
+        }
+    }
+}
+
+/// "Validation failed: post.content.text: … (and 2 more)": the first problem in the message, all in details.
+fn summary(prefix: &str, fields: &[FieldError]) -> String {
+    match fields {
+        [] => format!("{prefix}."),
+        [one] => format!("{prefix}: {}: {}", display_field(&one.field), one.message),
+        [first, rest @ ..] => {
+            format!("{prefix}: {}: {} (and {} more in details.fields)", display_field(&first.field), first.message, rest.len())
+        }
+    }
+}
+
+fn display_field(field: &str) -> &str {
+    if field.is_empty() { "body" } else { field }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        if soku_shared::store::is_unavailable(&e) {
+            tracing::warn!(request_id = %current_request_id(), error = %e, "database unavailable");
+            return ApiError::unavailable("database");
+        }
+        ApiError::internal(e)
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(e: redis::RedisError) -> ApiError {
+        tracing::warn!(request_id = %current_request_id(), error = %e, "redis unavailable");
+        ApiError::unavailable("queue")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,115 @@
+//! List parameters: `limit` (1..100, default 20) and an opaque `cursor` (base64url of the last item's
+//! creation time and id). Unknown parameters are refused, naming them.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use soku_shared::validate::FieldError;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+pub struct ListParams {
+    pub limit: i64,
+    pub after: Option<(DateTime<Utc>, String)>,
+    /// Other allowed parameters, by name.
+    pub extra: Vec<(String, String)>,
+}
+
+/// Parses `query`; `allowed` names the parameters beyond `limit` and `cursor`.
+pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiError> {
+    let mut params = ListParams { limit: 20, after: None, extra: Vec::new() };
+    let mut errors = Vec::new();
+    let field = |f: &str, m: String| FieldError { field: f.to_string(), message: m, platform: None };
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode(raw_name);
+        let value = decode(raw_value);
+        match name.as_str() {
+            "limit" => match value.parse::<i64>() {
+                Ok(n) if (1..=100).contains(&n) => params.limit = n,
+                _ => errors.push(field("limit", "must be a whole number from 1 to 100".into())),
+            },
+            "cursor" => match decode_cursor(&value) {
+                Some(after) => params.after = Some(after),
+                None => errors.push(field("cursor", "is not a cursor returned by this list (use nextCursor)".into())),
+            },
+            other if allowed.contains(&other) => params.extra.push((name.clone(), value)),
+            other => errors.push(field(other, "unknown query parameter".into())),
+        }
+    }
+    if errors.is_empty() { Ok(params) } else { Err(ApiError::validation(errors)) }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, String)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (micros, id) = text.split_once('|')?;
+    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_string()))
+}
+
+/// The envelope of every list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Builds a page from `limit + 1` fetched rows.
+pub fn page<R, T: ToSchema>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> (DateTime<Utc>, String),
+    view: impl Fn(R) -> T,
+) -> Page<T> {
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more { rows.last().map(|r| { let (at, id) = key(r); encode_cursor(at, &id) }) } else { None };
+    Page { data: rows.into_iter().map(view).collect(), has_more, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_checked() {
+        assert_eq!(parse(Some("limit=5"), &[]).unwrap().limit, 5);
+        assert!(parse(Some("limit=0"), &[]).is_err());
+        assert!(parse(Some("limit=101"), &[]).is_err());
+        assert!(parse(Some("cursor=zz"), &[]).is_err());
+        assert!(parse(Some("colour=red"), &[]).is_err());
+        let c = encode_cursor(Utc::now(), "post_x");
+        assert_eq!(parse(Some(&format!("cursor={c}")), &[]).unwrap().after.unwrap().1, "post_x");
+        assert_eq!(parse(Some("status=queued"), &["status"]).unwrap().extra[0].1, "queued");
+        assert_eq!(decode("a%20b+c%zz%"), "a b c%zz%");
+    }
+}

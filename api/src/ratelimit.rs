@@ -1,0 +1,48 @@
+//! Per-account request budgets in fixed one-minute windows, counted in Redis so that every API process
+//! spends from the same budget. The window comes from Redis' clock, not each process's.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+use crate::{error::ApiResult, state::AppState};
+
+pub const WINDOW_SECS: u64 = 60;
+
+static COUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local now = tonumber(redis.call('TIME')[1])
+local window = tonumber(ARGV[1])
+local start = now - (now % window)
+local key = KEYS[1] .. ':' .. start
+local n = redis.call('INCR', key)
+if n == 1 then redis.call('EXPIRE', key, window + 5) end
+return {n, start + window, now}
+",
+    )
+});
+
+pub struct Verdict {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix second at which the window ends.
+    pub reset: u64,
+    /// Seconds until then (at least 1), for `Retry-After`.
+    pub retry_after: u64,
+    pub allowed: bool,
+}
+
+/// Counts one request against `account_id`'s budget of `limit` per window.
+pub async fn check(state: &AppState, account_id: &str, limit: u64) -> ApiResult<Verdict> {
+    let key = format!("{}:rl:{account_id}", state.settings.redis_prefix);
+    let mut conn = state.redis();
+    let (count, reset, now): (u64, u64, u64) = COUNT.key(key).arg(WINDOW_SECS).invoke_async(&mut conn).await?;
+    Ok(Verdict {
+        limit,
+        remaining: limit.saturating_sub(count),
+        reset,
+        retry_after: reset.saturating_sub(now).max(1),
+        allowed: count <= limit,
+    })
+}

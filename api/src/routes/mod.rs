@@ -1,0 +1,6 @@
+//! One module per resource.
+
+pub mod health;
+pub mod integrations;
+pub mod openapi;
+pub mod posts;

@@ -1,0 +1,49 @@
+//! What every handler shares: the database pool, the Redis connection, settings and the dispatch queue.
+
+use std::{ops::Deref, sync::Arc, time::Duration};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use soku_shared::{config::Settings, jobs::dispatch_queue, store::Db};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub redis: ConnectionManager,
+    pub settings: Settings,
+    pub dispatch: apalis_redis::Config,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state without touching the network: Postgres and Redis connect on first use, so the
+    /// process starts (and `/healthz` answers) while a dependency is down, and `/readyz` says which.
+    pub fn new(settings: Settings) -> anyhow::Result<AppState> {
+        let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
+        let redis = redis_manager(settings.redis_url())?;
+        let dispatch = apalis_redis::Config::default().queue(dispatch_queue(&settings.redis_prefix));
+        Ok(AppState(Arc::new(Inner { db, redis, settings, dispatch })))
+    }
+
+    /// A handle on the shared Redis connection (cheap to clone; it reconnects by itself).
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+}
+
+pub fn redis_manager(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
+    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+}

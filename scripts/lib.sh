@@ -1,0 +1,290 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/dev-up.sh and scripts/test.sh. Source it; don't run it.
+#
+#   ensure_packages     apt-get update (once) and install whatever is missing
+#   start_postgres      start a local PostgreSQL cluster; role + database `soku` (password `soku`)
+#   start_redis         start redis-server on 127.0.0.1:6379 unless one already answers
+#   need_root_or_sudo   set $SOKU_SUDO to "" (root) or "sudo"; fail if neither is possible
+#
+# Knobs (environment):
+#   SOKU_SKIP_APT=1      never call apt-get (fail later if something is really missing)
+#   SOKU_PG_PORT         port of the cluster to use or create (default 5432)
+#   SOKU_REDIS_PORT      redis port (default 6379)
+
+if [[ -n "${SOKU_LIB_LOADED:-}" ]]; then
+    return 0
+fi
+SOKU_LIB_LOADED=1
+
+SOKU_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SOKU_PG_PORT="${SOKU_PG_PORT:-5432}"
+SOKU_REDIS_PORT="${SOKU_REDIS_PORT:-6379}"
+SOKU_APT_UPDATED="${SOKU_APT_UPDATED:-}"
+SOKU_SUDO="${SOKU_SUDO:-}"
+
+log() { printf '[soku] %s\n' "$*" >&2; }
+die() {
+    printf '[soku] error: %s\n' "$*" >&2
+    exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Sets SOKU_SUDO so that "${SOKU_SUDO[@]}"-style calls work: empty when root, "sudo" otherwise.
+need_root_or_sudo() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        SOKU_SUDO=""
+    elif have sudo; then
+        SOKU_SUDO="sudo"
+    else
+        die "this step needs root: run as root or install sudo"
+    fi
+}
+
+# Run a command as root (directly, or through sudo).
+as_root() {
+    need_root_or_sudo
+    if [[ -n "$SOKU_SUDO" ]]; then
+        sudo "$@"
+    else
+        "$@"
+    fi
+}
+
+# Run a command as the postgres OS user (peer authentication on the local socket).
+as_postgres() {
+    if [[ "$(id -un)" == "postgres" ]]; then
+        "$@"
+    elif [[ "$(id -u)" -eq 0 ]]; then
+        if have runuser; then
+            runuser -u postgres -- "$@"
+        else
+            su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+        fi
+    elif have sudo; then
+        sudo -u postgres "$@"
+    else
+        die "need root or sudo to act as the postgres user"
+    fi
+}
+
+# Wait (up to 10 minutes) while another apt/dpkg process holds its locks.
+_wait_for_apt_locks() {
+    have fuser || return 0
+    local lock waited=0
+    for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock; do
+        while [[ -e "$lock" ]] && as_root fuser "$lock" >/dev/null 2>&1; do
+            if ((waited == 0)); then
+                log "waiting for another apt/dpkg process to release $lock"
+            fi
+            if ((waited >= 600)); then
+                die "apt/dpkg lock $lock still held after 10 minutes"
+            fi
+            sleep 3
+            waited=$((waited + 3))
+        done
+    done
+}
+
+_apt_get() {
+    _wait_for_apt_locks
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
+}
+
+_apt_update_once() {
+    if [[ -n "$SOKU_APT_UPDATED" ]]; then
+        return 0
+    fi
+    log "apt-get update"
+    local try
+    for try in 1 2 3; do
+        if _apt_get -qq update >/dev/null; then
+            SOKU_APT_UPDATED=1
+            export SOKU_APT_UPDATED
+            return 0
+        fi
+        log "apt-get update failed (attempt $try), retrying"
+        sleep 5
+    done
+    return 1
+}
+
+_pkg_installed() {
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == "installed" ]]
+}
+
+_postgres_server_present() {
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && have pg_lsclusters && have pg_ctlcluster
+}
+
+# Installs whatever of the list below is missing. apt-get update runs at most once per run, and only when something
+# must be installed or when CI=true (a fresh CI machine has no package lists).
+ensure_packages() {
+    local missing=()
+
+    _postgres_server_present || missing+=(postgresql)
+    # pg_isready/psql come with postgresql-client, pulled in by postgresql.
+    have pg_isready || missing+=(postgresql-client)
+    have redis-server || missing+=(redis-server)
+    have redis-cli || missing+=(redis-tools)
+    have node || missing+=(nodejs)
+    # The worker probes and transcodes media with the system's ffmpeg; the end-to-end tests need it too.
+    have ffmpeg || missing+=(ffmpeg)
+    have wrk || missing+=(wrk)
+    have jq || missing+=(jq)
+    have curl || missing+=(curl)
+    have openssl || missing+=(openssl)
+    have fuser || missing+=(psmisc)
+    _pkg_installed ca-certificates || missing+=(ca-certificates)
+    _pkg_installed build-essential || missing+=(build-essential)
+    have pkg-config || missing+=(pkg-config)
+
+    # Python `requests` for the docs' Python examples. Debian's python3 gets the Debian package; any other python3
+    # (pyenv, a venv) gets it from PyPI.
+    local need_pip_requests=""
+    if ! have python3; then
+        missing+=(python3 python3-requests)
+    elif ! python3 -c 'import requests' >/dev/null 2>&1; then
+        if [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+            missing+=(python3-requests)
+        else
+            need_pip_requests=1
+        fi
+    fi
+
+    if [[ -n "${SOKU_SKIP_APT:-}" ]]; then
+        if ((${#missing[@]})); then
+            log "SOKU_SKIP_APT is set; not installing: ${missing[*]}"
+        fi
+    else
+        if ((${#missing[@]})) || [[ "${CI:-}" == "true" ]]; then
+            if ! have apt-get; then
+                die "apt-get not found: install these yourself: ${missing[*]:-none}"
+            fi
+            if ! _apt_update_once; then
+                if ((${#missing[@]})); then
+                    die "apt-get update failed"
+                fi
+                log "apt-get update failed; nothing is missing, carrying on"
+            fi
+        fi
+        if ((${#missing[@]})); then
+            log "installing: ${missing[*]}"
+            local apt_log
+            apt_log="$(mktemp /tmp/soku-apt.XXXXXX)"
+            if ! _apt_get install -y -q --no-install-recommends "${missing[@]}" >"$apt_log" 2>&1; then
+                tail -n 40 "$apt_log" >&2
+                die "apt-get install failed for: ${missing[*]} (full log: $apt_log)"
+            fi
+            rm -f "$apt_log"
+        else
+            log "system packages present"
+        fi
+    fi
+
+    if [[ -n "$need_pip_requests" ]]; then
+        log "installing python requests with pip ($(command -v python3))"
+        python3 -m pip install --quiet --disable-pip-version-check requests >&2 ||
+            die "pip install requests failed"
+    fi
+}
+
+# Prints "VERSION NAME PORT STATUS" of the cluster to use: the one on $SOKU_PG_PORT, else nothing.
+_pg_find_cluster() {
+    pg_lsclusters --no-header 2>/dev/null | awk -v port="$SOKU_PG_PORT" '$3 == port { print $1, $2, $3, $4; exit }'
+}
+
+_pg_sql() {
+    # Runs one statement in database $1 as the postgres superuser; prints unaligned tuples.
+    local db="$1" sql="$2"
+    as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$SOKU_PG_PORT" -d "$db" -tAc "$sql"
+}
+
+start_postgres() {
+    _postgres_server_present || die "PostgreSQL server not installed (run ensure_packages)"
+
+    local cluster version name port status
+    cluster="$(_pg_find_cluster)"
+    if [[ -z "$cluster" ]]; then
+        version="$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null |
+            awk -F/ '{ print $5 }' | sort -n | tail -n 1)"
+        [[ -n "$version" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+        name="main"
+        if pg_lsclusters --no-header 2>/dev/null | awk -v v="$version" '$1 == v && $2 == "main" { f = 1 } END { exit !f }'; then
+            name="soku"
+        fi
+        log "creating PostgreSQL $version cluster '$name' on port $SOKU_PG_PORT"
+        as_root pg_createcluster "$version" "$name" -p "$SOKU_PG_PORT" >&2 ||
+            die "pg_createcluster $version $name failed"
+        cluster="$(_pg_find_cluster)"
+        [[ -n "$cluster" ]] || die "cluster created but not listed by pg_lsclusters"
+    fi
+    read -r version name port status <<<"$cluster"
+
+    if [[ "$status" != online* ]]; then
+        log "starting PostgreSQL $version/$name on port $port"
+        as_root pg_ctlcluster "$version" "$name" start >&2 || {
+            log "pg_ctlcluster failed; last lines of the log:"
+            tail -n 20 "/var/log/postgresql/postgresql-$version-$name.log" >&2 2>/dev/null || true
+            die "could not start PostgreSQL $version/$name"
+        }
+    else
+        log "PostgreSQL $version/$name already running on port $port"
+    fi
+
+    local i
+    for ((i = 0; i < 60; i++)); do
+        if pg_isready -q -h 127.0.0.1 -p "$port"; then
+            break
+        fi
+        sleep 1
+    done
+    pg_isready -q -h 127.0.0.1 -p "$port" || die "PostgreSQL did not become ready on 127.0.0.1:$port"
+
+    # Role and database, idempotently. ALTER keeps a pre-existing role usable (login, createdb, known password).
+    if [[ "$(_pg_sql postgres "SELECT 1 FROM pg_roles WHERE rolname = 'soku'")" != "1" ]]; then
+        log "creating role soku"
+        _pg_sql postgres "CREATE ROLE soku LOGIN CREATEDB PASSWORD 'soku'" >/dev/null
+    else
+        _pg_sql postgres "ALTER ROLE soku LOGIN CREATEDB PASSWORD 'soku'" >/dev/null
+    fi
+    if [[ "$(_pg_sql postgres "SELECT 1 FROM pg_database WHERE datname = 'soku'")" != "1" ]]; then
+        log "creating database soku"
+        _pg_sql postgres "CREATE DATABASE soku OWNER soku" >/dev/null
+    fi
+
+    PGPASSWORD=soku psql -X -q "postgres://soku@127.0.0.1:$port/soku" -tAc 'SELECT 1' >/dev/null 2>&1 ||
+        die "cannot log in as soku over TCP on 127.0.0.1:$port (check pg_hba.conf allows password auth on localhost)"
+    log "PostgreSQL ready: postgres://soku:soku@127.0.0.1:$port/soku"
+}
+
+_redis_pong() {
+    [[ "$(redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]
+}
+
+start_redis() {
+    have redis-server || die "redis-server not installed (run ensure_packages)"
+    have redis-cli || die "redis-cli not installed (run ensure_packages)"
+
+    if _redis_pong; then
+        log "Redis already running on 127.0.0.1:$SOKU_REDIS_PORT"
+        return 0
+    fi
+
+    local dir="$SOKU_ROOT/.soku/redis-$SOKU_REDIS_PORT"
+    mkdir -p "$dir"
+    log "starting redis-server on 127.0.0.1:$SOKU_REDIS_PORT (data and log in $dir)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$SOKU_REDIS_PORT" \
+        --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" \
+        --appendonly yes >&2 || die "redis-server failed to start (see $dir/redis.log)"
+
+    local i
+    for ((i = 0; i < 30; i++)); do
+        if _redis_pong; then
+            log "Redis ready: redis://127.0.0.1:$SOKU_REDIS_PORT"
+            return 0
+        fi
+        sleep 1
+    done
+    tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
+    die "Redis did not answer PING on 127.0.0.1:$SOKU_REDIS_PORT"
+}

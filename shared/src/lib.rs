@@ -1,0 +1,13 @@
+//! Soku's shared core: configuration, ids, domain types, the platform rules table, job payloads and the
+//! store (all SQL). It holds no HTTP handlers and no platform HTTP clients.
+
+pub mod account;
+pub mod config;
+pub mod crypto;
+pub mod ids;
+pub mod jobs;
+pub mod platform;
+pub mod post;
+pub mod rules;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,40 @@
+//! The store: every SQL statement Soku runs lives under this module, one file per aggregate.
+
+pub mod accounts;
+pub mod idempotency;
+pub mod integrations;
+pub mod keys;
+pub mod posts;
+
+use std::time::Duration;
+
+use sqlx::{PgPool, postgres::PgPoolOptions};
+
+pub type Db = PgPool;
+
+/// Migrations compiled into the binary from `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Opens a pool; the first connection is made lazily so that a process can start (and answer
+/// `/healthz`) while Postgres is still coming up.
+pub fn connect_lazy(url: &str, size: u32) -> Result<Db, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy(url)
+}
+
+pub async fn connect(url: &str, size: u32) -> Result<Db, sqlx::Error> {
+    PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).connect(url).await
+}
+
+/// Whether an error means "the database is unreachable" rather than "this statement is wrong".
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+}
+
+/// Whether an error is a unique-constraint violation (SQLSTATE 23505).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}

@@ -1,0 +1,189 @@
+//! The walk over `post.content`: each field, `mediaType` inferred or checked against the media, the text a text
+//! post needs, then the target platforms' rules (`targets`) once per platform. Builds the normalized [`Content`].
+
+use serde_json::{Map, Value};
+
+use super::entries::{entry_platform, platform_entries};
+use super::fields::{Errors, MAX_TEXT_CHARS, MAX_TITLE_CHARS, Slot, kind};
+use super::{Content, PlatformEntry, TargetRequest, targets};
+use crate::platform::{MediaType, Platform};
+
+const MAX_IMAGE_URLS: usize = 35;
+
+/// Walks `post.content`: every field, media consistency, the targets, then each target platform's rules.
+pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Vec<TargetRequest>) {
+    let text = errs.free_text("post.content.text", c.get("text"), MAX_TEXT_CHARS);
+    let media_type = media_type(errs, c.get("mediaType"));
+    let (image_urls, image_count) = image_urls(errs, c.get("imageUrls"));
+    let video = errs.url("post.content.videoUrl", c.get("videoUrl"));
+    let title = errs.free_text("post.content.title", c.get("title"), MAX_TITLE_CHARS);
+    let entries = platform_entries(errs, c.get("platform"));
+
+    let has_video = video.present();
+    let inferred = match (has_video, image_count) {
+        (Some(true), _) => MediaType::Video,
+        (_, Some(n)) if n > 0 => MediaType::Image,
+        _ => MediaType::Text,
+    };
+    let resolved = match media_type {
+        Slot::Ok(m) => {
+            media_consistency(errs, m, image_count, has_video);
+            m
+        }
+        Slot::Absent => {
+            if has_video == Some(true) && image_count.is_some_and(|n| n > 0) {
+                errs.add(
+                    "post.content.videoUrl",
+                    "cannot be combined with imageUrls; a post carries images or one video",
+                );
+            }
+            inferred
+        }
+        _ => inferred,
+    };
+
+    let nonblank = |s: String| (!s.trim().is_empty()).then_some(s);
+    let text_ok = match &text {
+        Slot::Ok(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let youtube_only = !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| entry_platform(e) == Platform::Youtube);
+    if resolved == MediaType::Text && !youtube_only {
+        match &text {
+            Slot::Absent => errs.add("post.content.text", "is required for a text post"),
+            Slot::Ok(s) if s.trim().is_empty() => {
+                errs.add("post.content.text", "must not be empty for a text post")
+            }
+            _ => {}
+        }
+    }
+
+    let title_for_rules = match &title {
+        Slot::Ok(s) if !s.trim().is_empty() => Slot::Ok(s.as_str()),
+        Slot::Ok(_) | Slot::Absent => Slot::Absent,
+        _ => Slot::Invalid,
+    };
+    let facts = targets::Facts {
+        text: text_ok,
+        image_count,
+        has_video,
+        title: title_for_rules,
+    };
+    let mut seen = Vec::new();
+    for p in entries.iter().map(entry_platform) {
+        if !seen.contains(&p) {
+            seen.push(p);
+            targets::check(errs, p, &facts);
+        }
+    }
+
+    let targets = entries
+        .iter()
+        .map(|e| match e {
+            PlatformEntry::Name(p) => TargetRequest {
+                platform: *p,
+                account_id: None,
+            },
+            PlatformEntry::Account {
+                platform,
+                account_id,
+            } => TargetRequest {
+                platform: *platform,
+                account_id: Some(account_id.clone()),
+            },
+        })
+        .collect();
+    let content = Content {
+        text: text.ok().and_then(nonblank),
+        media_type: resolved,
+        image_urls,
+        video_url: video.ok(),
+        title: title.ok().and_then(nonblank),
+        platform: entries,
+    };
+    (content, targets)
+}
+
+fn media_type(errs: &mut Errors, v: Option<&Value>) -> Slot<MediaType> {
+    const FIELD: &str = "post.content.mediaType";
+    match errs.string(FIELD, v) {
+        Slot::Ok(s) => match MediaType::parse(s) {
+            Some(m) => Slot::Ok(m),
+            None => {
+                errs.add(
+                    FIELD,
+                    format!("must be one of `text`, `image`, `video`; got `{s}`"),
+                );
+                Slot::Invalid
+            }
+        },
+        Slot::Absent => Slot::Absent,
+        _ => Slot::WrongType,
+    }
+}
+
+fn media_consistency(errs: &mut Errors, m: MediaType, images: Option<usize>, video: Option<bool>) {
+    let (images_given, no_images) = (images.is_some_and(|n| n > 0), images == Some(0));
+    let (video_given, no_video) = (video == Some(true), video == Some(false));
+    let imgs = "post.content.imageUrls";
+    let vid = "post.content.videoUrl";
+    match m {
+        MediaType::Text => {
+            if images_given {
+                errs.add(imgs, "must be empty when mediaType is `text`");
+            }
+            if video_given {
+                errs.add(vid, "must be absent when mediaType is `text`");
+            }
+        }
+        MediaType::Image => {
+            if no_images {
+                errs.add(
+                    imgs,
+                    "needs at least one image URL when mediaType is `image`",
+                );
+            }
+            if video_given {
+                errs.add(vid, "must be absent when mediaType is `image`");
+            }
+        }
+        MediaType::Video => {
+            if no_video {
+                errs.add(vid, "is required when mediaType is `video`");
+            }
+            if images_given {
+                errs.add(imgs, "must be empty when mediaType is `video`");
+            }
+        }
+    }
+}
+
+/// The valid image URLs, and how many entries the array has (`None`: not an array).
+fn image_urls(errs: &mut Errors, v: Option<&Value>) -> (Vec<String>, Option<usize>) {
+    const FIELD: &str = "post.content.imageUrls";
+    let items = match v {
+        None => return (Vec::new(), Some(0)),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            errs.add(
+                FIELD,
+                format!("must be an array of URL strings; got {}", kind(other)),
+            );
+            return (Vec::new(), None);
+        }
+    };
+    if items.len() > MAX_IMAGE_URLS {
+        errs.add(
+            FIELD,
+            format!("has {} entries; the limit is {MAX_IMAGE_URLS}", items.len()),
+        );
+    }
+    let urls = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| errs.url(&format!("{FIELD}[{i}]"), Some(item)).ok());
+    (urls.collect(), Some(items.len()))
+}

@@ -1,0 +1,428 @@
+//! Tests of the whole validator: the seed examples, JSON types and nulls, unknown fields, errors collected
+//! together, and the wire shape of errors and schemas. The submodules test one part each (`entries`, `content`,
+//! `schedule`), and `platforms` the per-platform rules.
+
+mod content;
+mod entries;
+mod platforms;
+mod schedule;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+
+pub(super) fn now() -> DateTime<Utc> {
+    "2026-03-01T12:00:00Z".parse().unwrap()
+}
+
+pub(super) fn check(body: &Value) -> Result<ValidatedPost, ValidationFailure> {
+    validate_post(body, now(), Duration::minutes(5))
+}
+
+pub(super) fn errors(body: &Value) -> Vec<FieldError> {
+    match check(body) {
+        Ok(v) => panic!("expected errors, got {v:?}"),
+        Err(f) => f.errors().to_vec(),
+    }
+}
+
+/// A body whose `post.content` is `content`.
+pub(super) fn post(content: Value) -> Value {
+    json!({ "post": { "content": content } })
+}
+
+/// `(field, message)` pairs, for compact assertions.
+pub(super) fn pairs(errs: &[FieldError]) -> Vec<(&str, &str)> {
+    errs.iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect()
+}
+
+/// The one error of `body`, asserting there is exactly one.
+pub(super) fn only_error(body: &Value) -> FieldError {
+    let errs = errors(body);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    errs.into_iter().next().unwrap()
+}
+
+#[test]
+fn seed_text_post_is_valid() {
+    let body = post(json!({
+        "text": "Just shipped our biggest update yet. More details coming soon.",
+        "mediaType": "text",
+        "platform": ["threads", "x", "linkedin"]
+    }));
+    let v = check(&body).unwrap();
+    assert_eq!(v.content.media_type, MediaType::Text);
+    assert_eq!(v.scheduled_time, None);
+    let names: Vec<Platform> = v.targets.iter().map(|t| t.platform).collect();
+    assert_eq!(names, [Platform::Threads, Platform::X, Platform::Linkedin]);
+    assert!(v.targets.iter().all(|t| t.account_id.is_none()));
+    let stored = serde_json::to_value(&v.content).unwrap();
+    assert_eq!(stored, body["post"]["content"]);
+    assert_eq!(
+        serde_json::from_value::<Content>(stored).unwrap(),
+        v.content
+    );
+}
+
+#[test]
+fn seed_image_post_is_valid() {
+    let body = post(json!({
+        "text": "Behind the scenes from today's shoot",
+        "mediaType": "image",
+        "imageUrls": [
+            "https://storage.mysoku.io/media/img1.jpg",
+            "https://storage.mysoku.io/media/img2.jpg",
+            "https://storage.mysoku.io/media/img3.jpg"
+        ],
+        "platform": [
+            { "platform": "instagram", "accountId": "ig_main" },
+            { "platform": "facebook", "accountId": "fb_page" },
+            "linkedin"
+        ]
+    }));
+    let v = check(&body).unwrap();
+    assert_eq!(v.content.image_urls.len(), 3);
+    assert_eq!(
+        v.targets[0],
+        TargetRequest {
+            platform: Platform::Instagram,
+            account_id: Some("ig_main".into())
+        }
+    );
+    assert_eq!(
+        v.targets[1],
+        TargetRequest {
+            platform: Platform::Facebook,
+            account_id: Some("fb_page".into())
+        }
+    );
+    assert_eq!(
+        v.targets[2],
+        TargetRequest {
+            platform: Platform::Linkedin,
+            account_id: None
+        }
+    );
+    assert_eq!(
+        serde_json::to_value(&v.content).unwrap(),
+        body["post"]["content"]
+    );
+}
+
+#[test]
+fn seed_scheduled_posts_are_valid() {
+    for (text, at) in [
+        (
+            "Happy Monday! Here is your weekly dose of motivation.",
+            "2026-03-09T14:00:00.000Z",
+        ),
+        (
+            "Monday motivation: consistency beats perfection.",
+            "2026-03-09T09:00:00.000Z",
+        ),
+        (
+            "Wednesday wisdom: ship it, then improve.",
+            "2026-03-11T09:00:00.000Z",
+        ),
+    ] {
+        let body = json!({
+            "post": { "content": { "text": text, "mediaType": "text", "platform": ["threads", "x", "linkedin"] } },
+            "scheduledTime": at
+        });
+        let v = check(&body).unwrap();
+        assert_eq!(v.scheduled_time, Some(at.parse().unwrap()));
+    }
+}
+
+#[test]
+fn seed_video_post_only_lacks_the_youtube_title() {
+    // The seed's video example targets youtube without a title, which YouTube requires: it is the one error.
+    let body = post(json!({
+        "text": "Watch our full product walkthrough",
+        "mediaType": "video",
+        "videoUrl": "https://example.com/videos/product-demo.mp4",
+        "platform": [
+            { "platform": "instagram", "accountId": "ig_main" },
+            { "platform": "tiktok", "accountId": "tt_brand" },
+            "youtube"
+        ]
+    }));
+    let e = only_error(&body);
+    assert_eq!(
+        (e.field.as_str(), e.platform),
+        ("post.content.title", Some(Platform::Youtube))
+    );
+    assert_eq!(e.message, "youtube needs a title (at most 100 characters)");
+    let mut with_title = body.clone();
+    with_title["post"]["content"]["title"] = json!("Product walkthrough");
+    assert!(check(&with_title).is_ok());
+}
+
+#[test]
+fn body_and_containers_must_be_objects() {
+    for body in [json!([]), json!("post"), json!(null), json!(3)] {
+        let e = only_error(&body);
+        assert_eq!(e.field, "body");
+        assert!(
+            e.message.starts_with("must be a JSON object; got "),
+            "{}",
+            e.message
+        );
+    }
+    assert_eq!(pairs(&errors(&json!({}))), [("post", "is required")]);
+    assert_eq!(
+        pairs(&errors(&json!({ "post": null }))),
+        [("post", "must be an object; got null")]
+    );
+    assert_eq!(
+        pairs(&errors(&json!({ "post": [] }))),
+        [("post", "must be an object; got an array")]
+    );
+    assert_eq!(
+        pairs(&errors(&json!({ "post": {} }))),
+        [("post.content", "is required")]
+    );
+    assert_eq!(
+        pairs(&errors(&json!({ "post": { "content": "hi" } }))),
+        [("post.content", "must be an object; got a string")]
+    );
+}
+
+#[test]
+fn wrong_types_and_nulls_name_the_field_and_the_type() {
+    let cases: [(&str, Value, &str, &str); 12] = [
+        (
+            "text",
+            json!(42),
+            "post.content.text",
+            "must be a string; got a number",
+        ),
+        (
+            "text",
+            json!(null),
+            "post.content.text",
+            "must be a string; got null",
+        ),
+        (
+            "mediaType",
+            json!(null),
+            "post.content.mediaType",
+            "must be a string; got null",
+        ),
+        (
+            "mediaType",
+            json!(["text"]),
+            "post.content.mediaType",
+            "must be a string; got an array",
+        ),
+        (
+            "imageUrls",
+            json!("https://a.example/x.jpg"),
+            "post.content.imageUrls",
+            "must be an array of URL strings; got a string",
+        ),
+        (
+            "imageUrls",
+            json!(null),
+            "post.content.imageUrls",
+            "must be an array of URL strings; got null",
+        ),
+        (
+            "videoUrl",
+            json!({}),
+            "post.content.videoUrl",
+            "must be a string; got an object",
+        ),
+        (
+            "videoUrl",
+            json!(null),
+            "post.content.videoUrl",
+            "must be a string; got null",
+        ),
+        (
+            "title",
+            json!(true),
+            "post.content.title",
+            "must be a string; got a boolean",
+        ),
+        (
+            "title",
+            json!(null),
+            "post.content.title",
+            "must be a string; got null",
+        ),
+        (
+            "platform",
+            json!("x"),
+            "post.content.platform",
+            "must be an array, e.g. [\"x\", \"threads\"]; got a string",
+        ),
+        (
+            "platform",
+            json!(null),
+            "post.content.platform",
+            "must be an array, e.g. [\"x\", \"threads\"]; got null",
+        ),
+    ];
+    for (key, value, field, message) in cases {
+        let mut content = json!({ "text": "hello", "platform": ["x"] });
+        content[key] = value;
+        let e = only_error(&post(content));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            (field, message),
+            "{key}"
+        );
+    }
+    let entries = json!(["x", 7, null, ["x"], { "platform": 1, "accountId": "a" }, { "platform": "x", "accountId": null }]);
+    let errs = errors(&post(json!({ "text": "hi", "platform": entries })));
+    let shape = "must be a platform name or an object {\"platform\", \"accountId\"}; got";
+    assert_eq!(
+        pairs(&errs),
+        [
+            ("post.content.platform[1]", &*format!("{shape} a number")),
+            ("post.content.platform[2]", &*format!("{shape} null")),
+            ("post.content.platform[3]", &*format!("{shape} an array")),
+            (
+                "post.content.platform[4].platform",
+                "must be a string; got a number"
+            ),
+            (
+                "post.content.platform[5].accountId",
+                "must be a string; got null"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unknown_fields_are_refused_with_hints() {
+    let body = json!({
+        "post": {
+            "content": { "text": "hi", "platform": [{ "platform": "x", "account_id": "a" }], "scheduledAt": "x", "colour": 1 },
+            "text": "misplaced"
+        },
+        "scheduled_time": "2026-03-09T14:00:00Z",
+        "foo": 1
+    });
+    let errs = errors(&body);
+    let mut got = pairs(&errs);
+    got.sort();
+    let mut want = vec![
+        (
+            "scheduled_time",
+            "unknown field; did you mean `scheduledTime`?",
+        ),
+        ("foo", "unknown field"),
+        (
+            "post.text",
+            "unknown field; `text` belongs in `post.content`",
+        ),
+        ("post.content.colour", "unknown field"),
+        (
+            "post.content.scheduledAt",
+            "unknown field; did you mean `scheduledTime`? It belongs at the top level of the body",
+        ),
+        (
+            "post.content.platform[0].account_id",
+            "unknown field; did you mean `accountId`?",
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let hints = [
+        ("imageUrl", "imageUrls"),
+        ("MediaType", "mediaType"),
+        ("platforms", "platform"),
+        ("video", "videoUrl"),
+    ];
+    for (wrong, right) in hints {
+        let mut content = json!({ "text": "hi", "platform": ["x"] });
+        content[wrong] = json!(1);
+        let e = only_error(&post(content));
+        assert_eq!(e.message, format!("unknown field; did you mean `{right}`?"));
+    }
+}
+
+#[test]
+fn five_mistakes_give_five_errors() {
+    let body = json!({
+        "post": { "content": {
+            "text": "hi\u{0007}",
+            "mediaType": "gif",
+            "imageUrls": ["ftp://a.example/x.jpg"],
+            "platform": ["x", "myspace"]
+        } },
+        "scheduledTime": "2026-03-09T14:00:00"
+    });
+    let errs = errors(&body);
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "post.content.text",
+            "post.content.mediaType",
+            "post.content.imageUrls[0]",
+            "post.content.platform[1]",
+            "scheduledTime"
+        ]
+    );
+    assert!(matches!(check(&body), Err(ValidationFailure::Fields(_))));
+}
+
+#[test]
+fn field_errors_serialize_in_camel_case() {
+    let plain = FieldError {
+        field: "post".into(),
+        message: "is required".into(),
+        platform: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&plain).unwrap(),
+        json!({ "field": "post", "message": "is required" })
+    );
+    let ruled = FieldError {
+        platform: Some(Platform::X),
+        ..plain
+    };
+    assert_eq!(
+        serde_json::to_value(&ruled).unwrap()["platform"],
+        json!("x")
+    );
+}
+
+#[test]
+fn request_schema_documents_every_field() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(ContentInput::schema()).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    let mut names: Vec<&str> = props.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "imageUrls",
+            "mediaType",
+            "platform",
+            "text",
+            "title",
+            "videoUrl"
+        ]
+    );
+    assert!(
+        props
+            .values()
+            .all(|p| p.to_string().contains("description")),
+        "{schema:#}"
+    );
+    let top = serde_json::to_value(CreatePostRequest::schema()).unwrap();
+    assert!(
+        top["properties"]["scheduledTime"]
+            .to_string()
+            .contains("RFC 3339")
+    );
+    assert_eq!(top["required"], json!(["post"]));
+}

@@ -1,0 +1,69 @@
+const SOKU_API_KEY = process.env.SOKU_API_KEY;
+const BASE_URL = 'https://api.mysoku.io';
+
+async function sokuRequest(path, options = {}) {
+  const url = `${BASE_URL}${path}`;
+  const headers = {
+    'Content-Type': 'application/json',
+    'soku-api-key': SOKU_API_KEY,
+    ...options.headers,
+  };
+
+  const response = await fetch(url, {
+    ...options,
+    headers,
+  });
+
+  if (!response.ok) {
+    const body = await response.json();
+    const error = new Error(body.error?.message || 'API request failed');
+    error.code = body.error?.code;
+    error.status = response.status;
+    error.requestId = body.error?.requestId;
+    throw error;
+  }
+
+  // Handle 204 No Content
+  if (response.status === 204) {
+    return null;
+  }
+
+  return response.json();
+}
+
+async function renderTemplateAndPublish() {
+  // Step 1: Render the OG image
+  const template = await sokuRequest('/v1/templates', {
+    method: 'POST',
+    body: JSON.stringify({
+      templateSlug: 'tweetImage',
+      config: {
+        title: '5 Lessons From Building in Public',
+        author: 'Soku Team',
+        theme: 'dark',
+      },
+    }),
+  });
+
+  console.log('Rendered image:', template.url);
+
+  // Step 2: Publish the image post
+  const result = await sokuRequest('/v1/posts', {
+    method: 'POST',
+    body: JSON.stringify({
+      post: {
+        content: {
+          text: '5 Lessons From Building in Public — a thread.',
+          mediaType: 'image',
+          imageUrls: [template.url],
+          platform: ['x', 'linkedin'],
+        },
+      },
+    }),
+  });
+
+  console.log('Post submitted:', result.postSubmissionId);
+  return result;
+}
+
+await renderTemplateAndPublish();

@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# Runs the product docs' code examples (tests/seeds/examples/) against a real Soku API.
+# See tests/seeds/README.md for what is checked and how the examples are adapted (base URL, past dates).
+#
+# Environment:
+#   SOKU_BIN                 the soku binary (default: `cargo build -p soku`, then <target>/debug/soku)
+#   SOKU_TEST_DATABASE_URL   admin URL used to create/drop the scratch database
+#                            (default postgres://soku:soku@127.0.0.1:5432/postgres; DATABASE_URL is used if set
+#                            and SOKU_TEST_DATABASE_URL is not)
+#   REDIS_URL                default redis://127.0.0.1:6379 (keys go under a random SOKU_REDIS_PREFIX)
+#   SOKU_PORT                API port (default: a free one)
+#   SOKU_BASE_URL            what replaces https://api.mysoku.io in the examples (default http://127.0.0.1:$SOKU_PORT)
+#   SEEDS_ONLY               regex: run only the examples whose file name matches
+#   SEEDS_KEEP=1             keep the scratch directory, database and Redis keys (for debugging)
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+
+ADMIN_URL="${SOKU_TEST_DATABASE_URL:-${DATABASE_URL:-postgres://soku:soku@127.0.0.1:5432/postgres}}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+SEEDS_ONLY="${SEEDS_ONLY:-}"
+
+say() { printf '[seeds] %s\n' "$*" >&2; }
+die() {
+    printf '[seeds] error: %s\n' "$*" >&2
+    exit 2
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+# ---------------------------------------------------------------- prerequisites
+for tool in psql curl jq python3 node redis-cli timeout; do
+    if ! have "$tool"; then
+        if [[ "$tool" == jq && "$(id -u)" -eq 0 ]] && have apt-get; then
+            say "installing jq (the docs' curl examples use it)"
+            apt-get install -y -qq jq >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq jq >/dev/null 2>&1; }
+        fi
+        have "$tool" || die "$tool is required"
+    fi
+done
+if ! python3 -c 'import requests' 2>/dev/null; then
+    say "installing the Python requests package"
+    python3 -m pip install --quiet requests || die "pip install requests failed"
+fi
+node -e 'process.exit(parseInt(process.versions.node, 10) >= 18 ? 0 : 1)' || die "Node.js >= 18 is required (built-in fetch)"
+
+if [[ -z "${SOKU_BIN:-}" ]]; then
+    say "SOKU_BIN not set: building with cargo build -p soku"
+    (cd "$ROOT" && cargo build -q -p soku) || die "cargo build -p soku failed"
+    SOKU_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/soku"
+fi
+[[ -x "$SOKU_BIN" ]] || die "SOKU_BIN=$SOKU_BIN is not an executable"
+SOKU_BIN="$(cd "$(dirname "$SOKU_BIN")" && pwd)/$(basename "$SOKU_BIN")"
+
+# ---------------------------------------------------------------- scratch state and cleanup
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/soku-seeds.XXXXXX")"
+DB_NAME="soku_seeds_$(rand_hex 6)"
+# Replace the database name in the admin URL (keep any ?query).
+_base="${ADMIN_URL%%\?*}"
+_query="${ADMIN_URL#"$_base"}"
+export DATABASE_URL="${_base%/*}/${DB_NAME}${_query}"
+export REDIS_URL
+SOKU_REDIS_PREFIX="seeds_$(rand_hex 6)"
+export SOKU_REDIS_PREFIX
+SOKU_MASTER_KEY="$(rand_hex 32)"
+export SOKU_MASTER_KEY
+export SOKU_DATA_DIR="$WORK/data"
+unset SOKU_CONFIG
+API_PID=""
+DB_CREATED=""
+
+cleanup() {
+    local rc=$?
+    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
+        kill "$API_PID" 2>/dev/null
+        wait "$API_PID" 2>/dev/null
+    fi
+    if [[ "${SEEDS_KEEP:-}" == 1 ]]; then
+        say "kept: $WORK, database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX"
+        return "$rc"
+    fi
+    if [[ -n "$DB_CREATED" ]]; then
+        psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
+            say "warning: could not drop database $DB_NAME"
+    fi
+    redis-cli -u "$REDIS_URL" --scan --pattern "${SOKU_REDIS_PREFIX}:*" 2>/dev/null |
+        xargs -r -n 200 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1
+    rm -rf "$WORK"
+    return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cd "$WORK" || die "cannot cd to $WORK" # so that no stray ./soku.toml is picked up
+
+psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB_NAME" >/dev/null || die "cannot create database $DB_NAME via $ADMIN_URL"
+DB_CREATED=1
+say "database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX, scratch $WORK"
+
+"$SOKU_BIN" migrate >"$WORK/migrate.out" 2>&1 || {
+    cat "$WORK/migrate.out" >&2
+    die "soku migrate failed"
+}
+
+admin() {
+    local out
+    if ! out="$("$SOKU_BIN" admin "$@" 2>"$WORK/admin.err")"; then
+        die "soku admin $* failed: $(cat "$WORK/admin.err")"
+    fi
+    printf '%s' "$out"
+}
+jget() { jq -er ".$1" || die "no .$1 in admin output"; }
+
+PLACEHOLDER_CREDS='{"accessToken":"placeholder"}'
+
+# Main account: pro, active, every integration the examples name.
+ACCT="$(admin account create --name seeds --plan pro --status active | jget accountId)" || exit 2
+LIVE_KEY="$(admin key create "$ACCT" --mode live | jget apiKey)" || exit 2
+for p in threads x linkedin; do
+    admin integration add "$ACCT" --platform "$p" --account-id "${p}_main" --default --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+done
+admin integration add "$ACCT" --platform instagram --account-id ig_main --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+admin integration add "$ACCT" --platform facebook --account-id fb_page --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+
+# Two trial accounts (limit 3/min through SOKU_RATE_LIMIT_TRIAL) for the retry helper meeting a real 429.
+trial_key() {
+    local acct
+    acct="$(admin account create --name "seeds-retry-$1" --plan trial | jget accountId)" || exit 2
+    admin integration add "$acct" --platform threads --account-id threads_main --default --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+    admin key create "$acct" --mode live | jget apiKey
+}
+TRIAL_KEY_JS="$(trial_key js)" || exit 2
+TRIAL_KEY_PY="$(trial_key py)" || exit 2
+
+# ---------------------------------------------------------------- start the API
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="${SOKU_PORT:-$(free_port)}"
+API="http://127.0.0.1:$PORT"
+BASE_URL="${SOKU_BASE_URL:-$API}"
+
+SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_TRIAL=3 SOKU_LOG="${SOKU_LOG:-info}" \
+    "$SOKU_BIN" api >"$WORK/api.log" 2>&1 &
+API_PID=$!
+for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$API/healthz" 2>/dev/null && break
+    kill -0 "$API_PID" 2>/dev/null || {
+        tail -n 40 "$WORK/api.log" >&2
+        die "soku api exited during start"
+    }
+    sleep 0.2
+done
+curl -fsS -o /dev/null "$API/healthz" || {
+    tail -n 40 "$WORK/api.log" >&2
+    die "soku api did not answer $API/healthz within 30 s"
+}
+say "soku api up at $API (pid $API_PID); examples use BASE_URL=$BASE_URL"
+
+# ---------------------------------------------------------------- adapt the examples (base URL, past dates)
+EX="$WORK/examples"
+mkdir -p "$EX"
+cp "$HERE"/examples/* "$EX"/
+SED_ARGS=(-e "s|https://api\.mysoku\.io|${BASE_URL}|g")
+TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+mapfile -t STAMPS < <(grep -ohE "$TS_RE" "$EX"/* | sort -u)
+if ((${#STAMPS[@]} > 0)); then
+    earliest_day="$(printf '%s\n' "${STAMPS[@]}" | head -n1 | cut -c1-10)"
+    # Shift only when the examples' dates are no longer safely in the future (less than a day ahead).
+    if (($(date -u -d "${STAMPS[0]:0:19}Z" +%s) < $(date -u +%s) + 86400)); then
+        target_day="$(date -u -d '+1 year' +%F)"
+        shift_days=$((($(date -u -d "$target_day" +%s) - $(date -u -d "$earliest_day" +%s)) / 86400))
+        for ts in "${STAMPS[@]}"; do
+            new="$(date -u -d "@$(($(date -u -d "${ts:0:19}Z" +%s) + shift_days * 86400))" +%Y-%m-%dT%H:%M:%S).${ts:20:3}Z"
+            SED_ARGS+=(-e "s|${ts}|${new}|g")
+            say "date: $ts -> $new"
+        done
+    fi
+fi
+sed -i "${SED_ARGS[@]}" "$EX"/*
+
+# ---------------------------------------------------------------- running and judging
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+POST_IDS="$WORK/post_ids" # lines: "<id> <api key> <expected status or ->"
+: >"$POST_IDS"
+
+pass() {
+    PASSED=$((PASSED + 1))
+    printf 'PASS %s\n' "$1"
+}
+fail() {
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$1")
+    printf 'FAIL %s: %s\n' "$1" "$2"
+    if [[ -n "${3:-}" && -f "$3" ]]; then
+        sed 's/^/    | /' "$3" | tail -n 40
+    fi
+}
+selected() { [[ -z "$SEEDS_ONLY" || "$1" =~ $SEEDS_ONLY ]]; }
+
+# run_ex FILE KEY TIMEOUT -> sets RC; output (stdout+stderr) in $WORK/out/FILE.log
+mkdir -p "$WORK/out"
+run_ex() {
+    local file="$1" key="$2" secs="$3" cmd
+    case "$file" in
+    *.sh) cmd=(bash "$EX/$file") ;;
+    *.py) cmd=(python3 "$EX/$file") ;;
+    *.mjs | *.js) cmd=(node "$EX/$file") ;;
+    esac
+    (cd "$EX" && SOKU_API_KEY="$key" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 timeout "$secs" "${cmd[@]}") \
+        >"$WORK/out/$file.log" 2>&1
+    RC=$?
+}
+
+record_ids() { # FILE KEY STATUS
+    grep -ohE 'post_[A-Za-z0-9_]+' "$WORK/out/$1.log" | sort -u | while read -r id; do
+        printf '%s %s %s\n' "$id" "$2" "$3" >>"$POST_IDS"
+    done
+}
+
+# Curl examples: they print the response body only; a 202 body has postSubmissionId.
+check_curl_post() { # FILE EXPECTED_STATUS
+    local file="$1" want="$2" log
+    selected "$file" || return 0
+    run_ex "$file" "$LIVE_KEY" 30
+    log="$WORK/out/$file.log"
+    if ((RC != 0)); then
+        fail "$file" "exit code $RC" "$log"
+        return
+    fi
+    # The JSON body is the last thing printed (og_image_post.sh echoes a line before it).
+    if sed -n '/^{/,$p' "$log" | jq -es --arg want "$want" \
+        'last | (.postSubmissionId | type == "string" and startswith("post_")) and (.status == $want) and ((.targets | length) > 0)' \
+        >/dev/null 2>&1; then
+        record_ids "$file" "$LIVE_KEY" "$want"
+        pass "$file"
+    else
+        fail "$file" "response is not a 202 body with postSubmissionId post_… and status $want" "$log"
+    fi
+}
+
+# Node/Python examples: exit 0 and print "Post submitted: post_…" / "Post scheduled: post_…".
+check_client_post() { # FILE EXPECTED_STATUS
+    local file="$1" want="$2" log
+    selected "$file" || return 0
+    run_ex "$file" "$LIVE_KEY" 60
+    log="$WORK/out/$file.log"
+    if ((RC != 0)); then
+        fail "$file" "exit code $RC" "$log"
+    elif ! grep -qE 'Post (submitted|scheduled):? post_[A-Za-z0-9_]+' "$log"; then
+        fail "$file" "no 'Post submitted: post_…' line" "$log"
+    else
+        record_ids "$file" "$LIVE_KEY" "$want"
+        pass "$file"
+    fi
+}
+
+say "running the examples"
+for f in text_post image_post og_image_post scheduled_post; do
+    want=queued
+    [[ "$f" == scheduled_post ]] && want=scheduled
+    check_curl_post "$f.sh" "$want"
+    check_client_post "$f.py" "$want"
+    check_client_post "$f.mjs" "$want"
+done
+
+# Error helpers: a post to an unknown platform must surface as the helper's error.
+if selected error_helper.py; then
+    run_ex error_helper.py "$LIVE_KEY" 30
+    log="$WORK/out/error_helper.py.log"
+    if ((RC == 0)); then
+        fail error_helper.py "soku_request did not raise for an unknown platform" "$log"
+    elif grep -qE '^Exception: API error validation_error: .+ \(requestId: req_[A-Za-z0-9_-]+\)$' "$log"; then
+        pass error_helper.py
+    else
+        fail error_helper.py "expected 'Exception: API error validation_error: … (requestId: req_…)'" "$log"
+    fi
+fi
+if selected error_helper.mjs; then
+    run_ex error_helper.mjs "$LIVE_KEY" 30
+    log="$WORK/out/error_helper.mjs.log"
+    if ((RC == 0)) && tail -n 1 "$log" | jq -e \
+        '.code == "validation_error" and .status == 400 and (.message | type == "string" and length > 0) and (.requestId | startswith("req_"))' \
+        >/dev/null 2>&1; then
+        pass error_helper.mjs
+    else
+        fail error_helper.mjs "expected a thrown error with code validation_error, status 400, a message and requestId req_…" "$log"
+    fi
+fi
+
+# Batch publishing (uses the retry helper; scheduled posts).
+for f in batch_publish.py batch_publish.mjs; do
+    selected "$f" || continue
+    run_ex "$f" "$LIVE_KEY" 120
+    log="$WORK/out/$f.log"
+    if ((RC != 0)); then
+        fail "$f" "exit code $RC" "$log"
+    elif ! grep -q '^Batch complete: 3 succeeded, 0 failed$' "$log"; then
+        fail "$f" "expected 'Batch complete: 3 succeeded, 0 failed'" "$log"
+    else
+        record_ids "$f" "$LIVE_KEY" scheduled
+        pass "$f"
+    fi
+done
+
+# Retry helper meeting a real 429: exhaust a trial account (3/min), then run the example; both languages at once,
+# each on its own account, so the waits overlap.
+RETRY_BODY='{"post":{"content":{"text":"exhausting the rate limit","mediaType":"text","platform":["threads"]}}}'
+exhaust() { # KEY NAME -> 0 once a 429 was seen; writes the 429 headers to $WORK/out/NAME.429
+    local _ code
+    for _ in $(seq 1 20); do
+        code="$(curl -s -o /dev/null -D "$WORK/out/$2.429" -w '%{http_code}' -X POST "$API/v1/posts" \
+            -H 'Content-Type: application/json' -H "soku-api-key: $1" -d "$RETRY_BODY")"
+        [[ "$code" == 429 ]] && return 0
+    done
+    return 1
+}
+judge_retry() { # FILE KEY
+    local file="$1" log="$WORK/out/$1.log" ra
+    if ! grep -q '^HTTP/[0-9.]* 429' "$WORK/out/$file.429" 2>/dev/null; then
+        fail "$file" "20 requests on a trial account with SOKU_RATE_LIMIT_TRIAL=3 never got a 429"
+        return
+    fi
+    ra="$(grep -i '^retry-after:' "$WORK/out/$file.429" | tr -dc '0-9')"
+    if [[ -z "$ra" ]] || ((ra < 1 || ra > 60)); then
+        fail "$file" "429 without a Retry-After of 1..60 s (got '${ra}')" "$WORK/out/$file.429"
+        return
+    fi
+    if grep -qE 'SyntaxError|Unexpected token|JSONDecodeError|json\.decoder|is not valid JSON|TypeError|ReferenceError' "$log"; then
+        fail "$file" "the example crashed (parse or type error)" "$log"
+    elif ! grep -qE '^Rate limited\. Waiting [0-9.]+s before retry 1\.\.\.$' "$log"; then
+        fail "$file" "no 'Rate limited. Waiting …' line: the 429 was not seen by the helper (RC $RC)" "$log"
+    elif ! grep -qE '^Rate limit: [0-9]+/3 remaining$' "$log"; then
+        fail "$file" "no 'Rate limit: N/3 remaining' line: X-RateLimit-* headers missing" "$log"
+    elif grep -qE '^Post submitted:? post_[A-Za-z0-9_]+$' "$log" && { [[ "$file" == *.mjs ]] || ((RC == 0)); }; then
+        record_ids "$file" "$2" -
+        pass "$file (429 → waited Retry-After ${ra}s → submitted)"
+    elif grep -q 'Rate limit exceeded after 3 retries' "$log"; then
+        pass "$file (429 → retries exhausted with the example's own message)"
+    else
+        fail "$file" "neither submitted nor the example's own 'Rate limit exceeded' error (RC $RC)" "$log"
+    fi
+}
+RETRY_JOBS=()
+for pair in "retry_429.mjs:$TRIAL_KEY_JS" "retry_429.py:$TRIAL_KEY_PY"; do
+    f="${pair%%:*}"
+    k="${pair#*:}"
+    selected "$f" || continue
+    (
+        if exhaust "$k" "$f"; then
+            run_ex "$f" "$k" 240
+            echo "$RC" >"$WORK/out/$f.rc"
+        fi
+    ) &
+    RETRY_JOBS+=("$f:$!:$k")
+done
+if ((${#RETRY_JOBS[@]} > 0)); then
+    say "waiting for the retry examples (they sleep for Retry-After, up to a minute)"
+fi
+for job in "${RETRY_JOBS[@]}"; do
+    IFS=: read -r f pid k <<<"$job"
+    wait "$pid"
+    RC="$(cat "$WORK/out/$f.rc" 2>/dev/null || echo 1)"
+    judge_retry "$f" "$k"
+done
+
+# Everything an example reported as accepted must be readable back (durably stored before the 202).
+if [[ -s "$POST_IDS" ]]; then
+    bad=0
+    : >"$WORK/out/readback.log"
+    while read -r id key want; do
+        code="$(curl -s -o "$WORK/out/get.json" -w '%{http_code}' "$API/v1/posts/$id" -H "soku-api-key: $key")"
+        if [[ "$code" != 200 ]] || ! jq -e --arg id "$id" '.postSubmissionId == $id' "$WORK/out/get.json" >/dev/null 2>&1; then
+            bad=$((bad + 1))
+            printf 'GET /v1/posts/%s -> %s %s\n' "$id" "$code" "$(head -c 300 "$WORK/out/get.json")" >>"$WORK/out/readback.log"
+        elif [[ "$want" == scheduled ]] && ! jq -e '.status == "scheduled"' "$WORK/out/get.json" >/dev/null; then
+            bad=$((bad + 1))
+            printf 'GET /v1/posts/%s: status %s, expected scheduled\n' "$id" "$(jq -r .status "$WORK/out/get.json")" >>"$WORK/out/readback.log"
+        fi
+    done <"$POST_IDS"
+    n="$(wc -l <"$POST_IDS")"
+    if ((bad == 0)); then
+        pass "read back all $n accepted posts with GET /v1/posts/{id}"
+    else
+        fail "readback" "$bad of $n accepted posts not readable as expected" "$WORK/out/readback.log"
+    fi
+fi
+
+# The examples must still be verbatim copies of the docs (only when the docs are beside the repo).
+DOC="${SOKU_SEEDS_DOC:-}"
+if [[ -z "$DOC" ]]; then
+    for cand in "$ROOT"/../shared/seeds/004_*.txt; do
+        [[ -f "$cand" ]] && DOC="$cand"
+    done
+fi
+if [[ -n "$DOC" && -f "$DOC" ]]; then
+    if python3 "$HERE/verbatim.py" "$DOC" "$HERE/examples" >"$WORK/out/verbatim.log" 2>&1; then
+        pass "examples are verbatim copies of $(basename "$DOC")"
+    else
+        fail verbatim "an example differs from the docs" "$WORK/out/verbatim.log"
+    fi
+else
+    say "docs not found beside the repo (../shared/seeds/004_*.txt): verbatim check skipped"
+fi
+
+if ((FAILED > 0)); then
+    say "failed: ${FAILED_NAMES[*]}"
+    say "API log (last 30 lines):"
+    tail -n 30 "$WORK/api.log" | sed 's/^/    | /' >&2
+fi
+echo "seeds: $PASSED passed, $FAILED failed"
+((FAILED == 0))

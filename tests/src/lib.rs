@@ -1,0 +1,21 @@
+//! The harness of Soku's end-to-end tests. Each test builds a [`TestEnv`] (a fresh Postgres database, a fresh
+//! Redis key prefix, a fresh master key, migrated by the real `soku migrate`), starts real `soku api` processes
+//! against it with [`TestEnv::spawn_api`], and talks HTTP to them. Nothing here links the server's crates: the
+//! tests see Soku only the way a client or an operator does (HTTP, the CLI, and the rows and keys it leaves).
+
+mod env;
+mod fixtures;
+mod http;
+mod process;
+mod raw;
+
+pub use env::{Account, TestEnv, setup};
+pub use fixtures::{
+    TEST_TOKEN_PREFIX, assert_id, assert_time_ms, random_alnum, random_live_key, text_post,
+    time_from_now,
+};
+pub use http::{Req, Resp};
+pub use process::{ApiBuilder, ApiProc};
+pub use raw::{RawConn, RawResponse, raw_request};
+pub use reqwest::Method;
+pub use serde_json::{Value, json};

@@ -1,0 +1,261 @@
+//! The error shape and request ids (API.md "Conventions" and "Errors"): one JSON shape for every error, an
+//! `X-Request-ID` on every response, safe client ids echoed, body checks (content type, JSON, size), and 404 for
+//! ids that are unknown or belong to someone else.
+
+use soku_tests::*;
+
+#[tokio::test]
+async fn every_error_has_the_shape_and_the_request_id() {
+    let (_env, acct, api) = setup().await;
+    let responses = [
+        api.get("/v1/posts").send().await,
+        api.get("/nope").send().await,
+        api.get("/v1/nope").key(&acct.live_key).send().await,
+        api.get("/v1/posts/post_00000000000000000000000000")
+            .key(&acct.live_key)
+            .send()
+            .await,
+        api.post("/v1/posts")
+            .key(&acct.live_key)
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await,
+        api.post_json("/v1/posts", &acct.test_key, &json!({"post": {}}))
+            .await,
+    ];
+    let expected = [
+        (401, "unauthorized"),
+        (404, "not_found"),
+        (404, "not_found"),
+        (404, "not_found"),
+        (400, "invalid_json"),
+        (400, "validation_error"),
+    ];
+    for (r, (status, code)) in responses.iter().zip(expected) {
+        let error = r.error(status, code);
+        assert_id(&error["requestId"], "req_");
+        assert_eq!(
+            r.header("content-type")
+                .map(|c| c.starts_with("application/json")),
+            Some(true),
+            "{}",
+            r.what
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id() {
+    let (_env, acct, api) = setup().await;
+    let responses = [
+        api.get("/healthz").send().await,
+        api.get("/readyz").send().await,
+        api.get("/openapi.json").send().await,
+        api.get("/v1/posts").key(&acct.live_key).send().await,
+        api.post_json("/v1/posts", &acct.test_key, &text_post("hi", json!(["x"])))
+            .await,
+        api.get("/v1/posts").send().await,
+        api.get("/definitely/not/here").send().await,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for r in &responses {
+        let id = r
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("{}: no X-Request-ID", r.what));
+        assert_id(&json!(id), "req_");
+        assert!(
+            seen.insert(id.to_string()),
+            "request id {id} was used twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn safe_client_request_id_is_echoed() {
+    let (_env, acct, api) = setup().await;
+    for id in ["abc-DEF_123", "x", &"a".repeat(64)] {
+        let ok = api
+            .get("/v1/posts")
+            .key(&acct.live_key)
+            .header("x-request-id", id)
+            .send()
+            .await;
+        assert_eq!(ok.header("x-request-id"), Some(id), "{}", ok.what);
+        let err = api.get("/v1/posts").header("x-request-id", id).send().await;
+        assert_eq!(err.error(401, "unauthorized")["requestId"], id);
+    }
+}
+
+#[tokio::test]
+async fn unsafe_client_request_id_is_replaced() {
+    let (_env, acct, api) = setup().await;
+    let long = "a".repeat(65);
+    for id in [
+        "has space",
+        long.as_str(),
+        "<script>alert(1)</script>",
+        "a.b",
+        "ünïcode",
+        "a/b",
+        "",
+    ] {
+        let ok = api
+            .get("/v1/posts")
+            .key(&acct.live_key)
+            .header("x-request-id", id)
+            .send()
+            .await;
+        let got = ok.header("x-request-id").expect("X-Request-ID").to_string();
+        assert_ne!(got, id, "unsafe id {id:?} was echoed");
+        assert_id(&json!(got), "req_");
+        let err = api.get("/v1/posts").header("x-request-id", id).send().await;
+        let error = err.error(401, "unauthorized");
+        assert_ne!(error["requestId"], id);
+        assert_id(&error["requestId"], "req_");
+    }
+}
+
+#[tokio::test]
+async fn body_without_json_content_type_is_refused() {
+    let (_env, acct, api) = setup().await;
+    let body = text_post("hi", json!(["x"])).to_string();
+    let cases: [(&str, Option<&str>, String); 4] = [
+        ("none", None, body.clone()),
+        ("text/plain", Some("text/plain"), body.clone()),
+        (
+            "form",
+            Some("application/x-www-form-urlencoded"),
+            "post=hello&platform=x".into(),
+        ),
+        (
+            "multipart",
+            Some("multipart/form-data; boundary=xyz"),
+            "--xyz\r\n\r\nhello\r\n--xyz--\r\n".into(),
+        ),
+    ];
+    for (name, content_type, body) in cases {
+        let mut req = api.post("/v1/posts").key(&acct.test_key).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await;
+        assert_eq!(r.status, 400, "{name}: {}", r.text);
+        r.error(400, "invalid_content_type");
+    }
+}
+
+#[tokio::test]
+async fn json_content_type_with_charset_is_accepted() {
+    let (_env, acct, api) = setup().await;
+    let body = text_post("hi", json!(["x"])).to_string();
+    for ct in ["application/json; charset=utf-8", "Application/JSON"] {
+        let r = api
+            .post("/v1/posts")
+            .key(&acct.test_key)
+            .header("content-type", ct)
+            .body(body.clone())
+            .send()
+            .await;
+        r.expect(202);
+    }
+}
+
+#[tokio::test]
+async fn body_that_is_not_json_is_refused() {
+    let (_env, acct, api) = setup().await;
+    for body in [
+        "{",
+        "not json",
+        "{\"post\": }",
+        "{\"post\": {}} trailing",
+        "{'post': 1}",
+    ] {
+        let r = api
+            .post("/v1/posts")
+            .key(&acct.test_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        assert_eq!(r.status, 400, "{body:?}: {}", r.text);
+        r.error(400, "invalid_json");
+    }
+}
+
+#[tokio::test]
+async fn body_over_one_mebibyte_is_refused() {
+    let (_env, acct, api) = setup().await;
+    let text = "a".repeat(1024 * 1024 + 10);
+    let r = api
+        .post_json(
+            "/v1/posts",
+            &acct.test_key,
+            &text_post(&text, json!(["facebook"])),
+        )
+        .await;
+    r.error(413, "payload_too_large");
+    // The server is still there and the next request is fine.
+    api.post_json(
+        "/v1/posts",
+        &acct.test_key,
+        &text_post("small", json!(["x"])),
+    )
+    .await
+    .expect(202);
+}
+
+#[tokio::test]
+async fn post_of_another_account_is_not_found() {
+    let (env, acct, api) = setup().await;
+    let other = env.active_account().await;
+    let id = api
+        .post_json(
+            "/v1/posts",
+            &acct.test_key,
+            &text_post("mine", json!(["x"])),
+        )
+        .await
+        .expect(202)["postSubmissionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.get_with(&format!("/v1/posts/{id}"), &other.test_key)
+        .await
+        .error(404, "not_found");
+    api.delete_with(&format!("/v1/posts/{id}"), &other.test_key)
+        .await
+        .error(404, "not_found");
+    api.post(&format!("/v1/posts/{id}/retry"))
+        .key(&other.test_key)
+        .send()
+        .await
+        .error(404, "not_found");
+    let listed = api.get_with("/v1/posts", &other.test_key).await;
+    assert!(
+        !listed.text.contains(&id),
+        "another account's post is listed: {}",
+        listed.text
+    );
+    // Still there for its owner.
+    api.get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn unknown_post_id_is_not_found() {
+    let (_env, acct, api) = setup().await;
+    let id = format!("post_{}", random_alnum(24));
+    api.get_with(&format!("/v1/posts/{id}"), &acct.live_key)
+        .await
+        .error(404, "not_found");
+    api.delete_with(&format!("/v1/posts/{id}"), &acct.live_key)
+        .await
+        .error(404, "not_found");
+    api.post(&format!("/v1/posts/{id}/retry"))
+        .key(&acct.live_key)
+        .send()
+        .await
+        .error(404, "not_found");
+}

@@ -1,0 +1,14 @@
+//! Soku end to end: each module is one topic of the contract (API.md and docs/contract-notes.md); each test
+//! starts its own database, Redis prefix and `soku` processes, so they all run in parallel.
+
+mod auth;
+mod cli;
+mod errors;
+mod idempotency;
+mod integrations;
+mod openapi_health;
+mod post_lifecycle;
+mod posts;
+mod rate_limit;
+mod robustness;
+mod shutdown;

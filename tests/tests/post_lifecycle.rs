@@ -1,0 +1,247 @@
+//! Reading and changing posts (API.md "Posts"): the list with its pagination and status filter, one post with
+//! its targets, cancel, and retry when there is nothing to retry.
+
+use std::collections::HashSet;
+
+use soku_tests::*;
+
+async fn create(api: &ApiProc, key: &str, scheduled: bool) -> String {
+    let mut body = text_post("lifecycle", json!(["x", "threads"]));
+    if scheduled {
+        body["scheduledTime"] = json!(time_from_now(3600));
+    }
+    let r = api.post_json("/v1/posts", key, &body).await;
+    r.expect(202)["postSubmissionId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|p| p["postSubmissionId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn list_pages_through_every_post_once() {
+    let (_env, acct, api) = setup().await;
+    let mut created = HashSet::new();
+    for _ in 0..5 {
+        created.insert(create(&api, &acct.test_key, false).await);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/posts?limit=2".to_string();
+    let mut pages = 0;
+    loop {
+        let page = api
+            .get_with(&path, &acct.test_key)
+            .await
+            .expect(200)
+            .clone();
+        pages += 1;
+        let page_ids = ids(&page);
+        assert!(page_ids.len() <= 2, "limit=2 returned {}", page_ids.len());
+        seen.extend(page_ids);
+        if page["hasMore"] == true {
+            let cursor = page["nextCursor"]
+                .as_str()
+                .expect("nextCursor when hasMore");
+            path = format!("/v1/posts?limit=2&cursor={cursor}");
+        } else {
+            assert!(
+                page["nextCursor"].is_null(),
+                "nextCursor must be null on the last page: {page}"
+            );
+            break;
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 5, "each post once: {seen:?}");
+    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), created);
+}
+
+#[tokio::test]
+async fn list_defaults_to_twenty() {
+    let (_env, acct, api) = setup().await;
+    for _ in 0..21 {
+        create(&api, &acct.test_key, false).await;
+    }
+    let page = api
+        .get_with("/v1/posts", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(ids(&page).len(), 20);
+    assert_eq!(page["hasMore"], true);
+    let page = api
+        .get_with("/v1/posts?limit=100", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(ids(&page).len(), 21);
+    assert_eq!(page["hasMore"], false);
+}
+
+#[tokio::test]
+async fn list_limit_outside_one_to_hundred_is_refused() {
+    let (_env, acct, api) = setup().await;
+    for limit in ["0", "101", "-1", "abc", "1.5"] {
+        let r = api
+            .get_with(&format!("/v1/posts?limit={limit}"), &acct.test_key)
+            .await;
+        assert_eq!(r.status, 400, "limit={limit:?}: {}", r.text);
+        r.error(400, "validation_error");
+    }
+    for limit in ["1", "100"] {
+        api.get_with(&format!("/v1/posts?limit={limit}"), &acct.test_key)
+            .await
+            .expect(200);
+    }
+}
+
+#[tokio::test]
+async fn list_filters_by_status() {
+    let (_env, acct, api) = setup().await;
+    let scheduled: HashSet<String> = [
+        create(&api, &acct.test_key, true).await,
+        create(&api, &acct.test_key, true).await,
+    ]
+    .into();
+    let queued = create(&api, &acct.test_key, false).await;
+    let page = api
+        .get_with("/v1/posts?status=scheduled", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(ids(&page).into_iter().collect::<HashSet<_>>(), scheduled);
+    for post in page["data"].as_array().unwrap() {
+        assert_eq!(post["status"], "scheduled");
+    }
+    let page = api
+        .get_with("/v1/posts?status=queued", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(ids(&page), vec![queued]);
+    let page = api
+        .get_with("/v1/posts?status=published", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert!(ids(&page).is_empty());
+    let r = api.get_with("/v1/posts?status=bogus", &acct.test_key).await;
+    r.error(400, "validation_error");
+}
+
+#[tokio::test]
+async fn get_post_has_the_documented_shape() {
+    let (_env, acct, api) = setup().await;
+    let content = json!({"text": "Shape", "mediaType": "text", "platform": ["x", "threads"]});
+    let mut body = json!({"post": {"content": content}});
+    body["scheduledTime"] = json!(time_from_now(3600));
+    let accepted = api
+        .post_json("/v1/posts", &acct.test_key, &body)
+        .await
+        .expect(202)
+        .clone();
+    let id = accepted["postSubmissionId"].as_str().unwrap();
+    let post = api
+        .get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(post["postSubmissionId"], id);
+    assert_eq!(post["status"], "scheduled");
+    assert_eq!(post["livemode"], false);
+    assert_eq!(post["content"]["text"], "Shape");
+    assert_eq!(post["content"]["mediaType"], "text");
+    assert_eq!(post["scheduledTime"], accepted["scheduledTime"]);
+    assert_time_ms(&post["scheduledTime"]);
+    assert_time_ms(&post["createdAt"]);
+    let targets = post["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 2);
+    for (target, sent) in targets.iter().zip(accepted["targets"].as_array().unwrap()) {
+        assert_eq!(target["targetId"], sent["targetId"]);
+        assert_eq!(target["platform"], sent["platform"]);
+        assert_eq!(target["accountId"], sent["accountId"]);
+        assert_eq!(target["status"], "pending");
+        assert_eq!(target["attempts"], 0, "attempts is a count: {target}");
+        for field in ["platformPostId", "url", "publishedAt", "error"] {
+            assert!(
+                target.get(field).is_some_and(Value::is_null),
+                "target.{field} should be null: {target}"
+            );
+        }
+    }
+    // The list shows the same object.
+    let list = api
+        .get_with("/v1/posts", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(list["data"][0], post);
+}
+
+#[tokio::test]
+async fn cancel_scheduled_post_then_cancel_again_is_conflict() {
+    let (_env, acct, api) = setup().await;
+    let id = create(&api, &acct.test_key, true).await;
+    let canceled = api
+        .delete_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(canceled["postSubmissionId"], id.as_str());
+    assert_eq!(canceled["status"], "canceled");
+    let post = api
+        .get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(post["status"], "canceled");
+    api.delete_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .error(409, "conflict");
+    let page = api
+        .get_with("/v1/posts?status=canceled", &acct.test_key)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(ids(&page), vec![id]);
+}
+
+#[tokio::test]
+async fn retry_with_nothing_failed_is_conflict() {
+    let (_env, acct, api) = setup().await;
+    let queued = create(&api, &acct.test_key, false).await;
+    api.post(&format!("/v1/posts/{queued}/retry"))
+        .key(&acct.test_key)
+        .send()
+        .await
+        .error(409, "conflict");
+    let scheduled = create(&api, &acct.test_key, true).await;
+    api.post(&format!("/v1/posts/{scheduled}/retry"))
+        .key(&acct.test_key)
+        .send()
+        .await
+        .error(409, "conflict");
+}
+
+#[tokio::test]
+async fn retry_of_canceled_post_is_conflict() {
+    let (_env, acct, api) = setup().await;
+    let id = create(&api, &acct.test_key, true).await;
+    api.delete_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await
+        .expect(200);
+    api.post(&format!("/v1/posts/{id}/retry"))
+        .key(&acct.test_key)
+        .send()
+        .await
+        .error(409, "conflict");
+}

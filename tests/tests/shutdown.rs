@@ -1,0 +1,199 @@
+//! Graceful shutdown: on SIGTERM, `soku api` stops taking connections, finishes every request it has accepted
+//! (complete responses, nothing cut), keeps what it acknowledged, and exits 0 within a few seconds.
+
+use std::time::{Duration, Instant};
+
+use soku_tests::*;
+
+const EXIT_WITHIN: Duration = Duration::from_secs(10);
+/// Far above what these tests send, so no 429 muddles what shutdown does.
+const NO_LIMIT: &str = "1000000";
+
+async fn start() -> (TestEnv, Account, ApiProc) {
+    let env = TestEnv::new().await;
+    let acct = env.active_account().await;
+    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
+    (env, acct, api)
+}
+
+async fn assert_exits_zero(api: &mut ApiProc) {
+    let started = Instant::now();
+    let status = api.wait(EXIT_WITHIN).await.unwrap_or_else(|| {
+        panic!(
+            "soku api still runs {EXIT_WITHIN:?} after SIGTERM:\n{}",
+            api.log_tail(30)
+        )
+    });
+    assert!(
+        status.success(),
+        "soku api exited with {status} after SIGTERM:\n{}",
+        api.log_tail(30)
+    );
+    assert!(started.elapsed() < EXIT_WITHIN);
+}
+
+#[tokio::test]
+async fn sigterm_on_an_idle_server_exits_zero() {
+    let (_env, _acct, mut api) = setup().await;
+    api.sigterm();
+    assert_exits_zero(&mut api).await;
+}
+
+#[tokio::test]
+async fn requests_in_flight_at_sigterm_are_finished() {
+    let (env, acct, mut api) = start().await;
+    let addr = api.addr;
+    // 50 connections whose request is half sent: the server has them and is reading their bodies.
+    let mut pending = Vec::new();
+    for i in 0..50 {
+        let body = text_post(&format!("in flight {i}"), json!(["x", "threads"])).to_string();
+        let (first, rest) = body.split_at(body.len() / 2);
+        let head = format!(
+            "POST /v1/posts HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nsoku-api-key: {}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+            acct.test_key,
+            body.len()
+        );
+        let mut conn = RawConn::connect(addr).await.expect("connect");
+        conn.write(head.as_bytes())
+            .await
+            .expect("send the first half");
+        pending.push((conn, rest.to_string()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    api.sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tasks: Vec<_> = pending
+        .into_iter()
+        .map(|(mut conn, rest)| {
+            tokio::spawn(async move {
+                conn.write(rest.as_bytes()).await?;
+                conn.read_response().await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let resp = task
+            .await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("request {i} got no complete response: {e}"));
+        let body = resp.json();
+        assert_eq!(
+            resp.status,
+            202,
+            "request {i}: {}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        ids.push(
+            body["postSubmissionId"]
+                .as_str()
+                .expect("postSubmissionId")
+                .to_string(),
+        );
+    }
+    assert_exits_zero(&mut api).await;
+
+    // Everything acknowledged is there after a restart.
+    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
+    for id in ids {
+        api.get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+            .await
+            .expect(200);
+    }
+}
+
+#[derive(Debug)]
+enum Outcome {
+    /// A complete response: status and body.
+    Done(u16, Value),
+    /// No response at all (refused, or closed before the server answered): allowed once shutdown started.
+    NoResponse,
+    /// A response that was cut: never allowed.
+    Cut(String),
+}
+
+#[tokio::test]
+async fn sigterm_under_load_cuts_no_response() {
+    let (env, acct, mut api) = start().await;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut workers = Vec::new();
+    for w in 0..50 {
+        let (client, url, key) = (
+            api.client.clone(),
+            api.url("/v1/posts"),
+            acct.test_key.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            let mut i = 0;
+            while Instant::now() < deadline {
+                i += 1;
+                let body = text_post(&format!("load {w}-{i}"), json!(["x"]));
+                let sent = client
+                    .post(&url)
+                    .header("soku-api-key", &key)
+                    .json(&body)
+                    .send()
+                    .await;
+                let outcome = match sent {
+                    Err(_) => Outcome::NoResponse,
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        match resp.bytes().await {
+                            Err(e) => Outcome::Cut(format!("{status}: {e:?}")),
+                            Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                                Ok(json) => Outcome::Done(status, json),
+                                Err(e) => Outcome::Cut(format!(
+                                    "{status}: {e}: {}",
+                                    String::from_utf8_lossy(&bytes)
+                                )),
+                            },
+                        }
+                    }
+                };
+                let stop = matches!(outcome, Outcome::NoResponse);
+                outcomes.push(outcome);
+                if stop {
+                    break;
+                }
+            }
+            outcomes
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    api.sigterm();
+    let mut outcomes = Vec::new();
+    for worker in workers {
+        outcomes.extend(worker.await.expect("worker"));
+    }
+    assert_exits_zero(&mut api).await;
+
+    let mut ids = Vec::new();
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Done(202, body) => ids.push(
+                body["postSubmissionId"]
+                    .as_str()
+                    .expect("postSubmissionId")
+                    .to_string(),
+            ),
+            Outcome::Done(503, body) => assert_eq!(body["error"]["code"], "unavailable", "{body}"),
+            Outcome::Done(status, body) => panic!("unexpected {status} under load: {body}"),
+            Outcome::NoResponse => {}
+            Outcome::Cut(e) => panic!("a response was cut by the shutdown: {e}"),
+        }
+    }
+    assert!(
+        ids.len() >= 50,
+        "the load did not run: {} posts accepted",
+        ids.len()
+    );
+
+    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
+    for id in ids {
+        api.get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+            .await
+            .expect(200);
+    }
+}
