@@ -34,11 +34,18 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         Err(e) => return e.into_response(),
     };
     let plan = Plan::parse(&found.plan).unwrap_or(Plan::Trial);
-    let verdict = match ratelimit::check(&state, &found.account_id, state.settings.rate_limits.per_minute(plan)).await {
+    let verdict = match ratelimit::check(
+        &state,
+        &found.account_id,
+        state.settings.rate_limits.per_minute(plan),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let status = SubscriptionStatus::parse(&found.account_status).unwrap_or(SubscriptionStatus::Expired);
+    let status =
+        SubscriptionStatus::parse(&found.account_status).unwrap_or(SubscriptionStatus::Expired);
     let mut response = if !verdict.allowed {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -51,10 +58,17 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         e.retry_after = Some(verdict.retry_after);
         e.into_response()
     } else if !subscription_allows(status, found.trial_ends_at, Utc::now()) {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "An active subscription is required to access the API.")
-            .into_response()
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "An active subscription is required to access the API.",
+        )
+        .into_response()
     } else {
-        if found.last_used_at.is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1)) {
+        if found
+            .last_used_at
+            .is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
+        {
             let (db, key_id) = (state.db.clone(), found.key_id.clone());
             tokio::spawn(async move {
                 if let Err(e) = keys::touch(&db, &key_id).await {
@@ -71,12 +85,19 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(verdict.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(verdict.remaining));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(verdict.remaining),
+    );
     headers.insert("x-ratelimit-reset", HeaderValue::from(verdict.reset));
     response
 }
 
-async fn find_key(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<keys::KeyAuth, ApiError> {
+async fn find_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<keys::KeyAuth, ApiError> {
     let key = presented_key(headers, query)?;
     if looks_like_api_key(key).is_none() {
         return Err(ApiError::unauthorized(format!(
@@ -96,10 +117,16 @@ async fn find_key(state: &AppState, headers: &HeaderMap, query: Option<&str>) ->
 /// Finds the key where the contract allows it, or says which mistake the request made.
 fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Result<&'a str, ApiError> {
     if let Some(q) = query {
-        let in_query = q.split('&').filter_map(|kv| kv.split('=').next()).any(|name| {
-            let name = name.to_ascii_lowercase();
-            matches!(name.as_str(), "api_key" | "apikey" | "key" | "soku-api-key" | "soku_api_key" | "access_token")
-        });
+        let in_query = q
+            .split('&')
+            .filter_map(|kv| kv.split('=').next())
+            .any(|name| {
+                let name = name.to_ascii_lowercase();
+                matches!(
+                    name.as_str(),
+                    "api_key" | "apikey" | "key" | "soku-api-key" | "soku_api_key" | "access_token"
+                )
+            });
         if in_query {
             return Err(ApiError::unauthorized(format!(
                 "API keys are never accepted in the query string (it ends up in logs); remove it from the URL. {HOW}"
@@ -109,10 +136,11 @@ fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Result<&'a 
     let header = |name: &str| -> Result<Option<&'a str>, ApiError> {
         match headers.get(name) {
             None => Ok(None),
-            Some(v) => v
-                .to_str()
-                .map(Some)
-                .map_err(|_| ApiError::unauthorized(format!("The {name} header holds characters that are not ASCII. {HOW}"))),
+            Some(v) => v.to_str().map(Some).map_err(|_| {
+                ApiError::unauthorized(format!(
+                    "The {name} header holds characters that are not ASCII. {HOW}"
+                ))
+            }),
         }
     };
     if let Some(value) = header("soku-api-key")? {
@@ -132,7 +160,13 @@ fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Result<&'a 
             "{INVALID} Only the Bearer scheme is accepted in the Authorization header. {HOW}"
         )));
     }
-    for wrong in ["x-api-key", "api-key", "x-soku-key", "x-soku-api-key", "apikey"] {
+    for wrong in [
+        "x-api-key",
+        "api-key",
+        "x-soku-key",
+        "x-soku-api-key",
+        "apikey",
+    ] {
         if headers.contains_key(wrong) {
             return Err(ApiError::unauthorized(format!(
                 "{INVALID} The key was sent in an `{wrong}` header, which Soku does not read. {HOW}"
@@ -149,7 +183,9 @@ fn checked_spaces<'a>(key: &'a str, header: &str) -> Result<&'a str, ApiError> {
         )));
     }
     if key.is_empty() {
-        return Err(ApiError::unauthorized(format!("{INVALID} The {header} header is empty. {HOW}")));
+        return Err(ApiError::unauthorized(format!(
+            "{INVALID} The {header} header is empty. {HOW}"
+        )));
     }
     Ok(key)
 }
@@ -161,7 +197,10 @@ mod tests {
     fn msg(headers: &[(&str, &str)], query: Option<&str>) -> String {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
-            map.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            map.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         presented_key(&map, query).unwrap_err().message
     }

@@ -19,14 +19,24 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<JsonBody, ApiError> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let mime = content_type.split(';').next().unwrap_or("").trim();
         if !mime.eq_ignore_ascii_case("application/json") {
-            let seen = if content_type.is_empty() { "none".to_string() } else { format!("`{content_type}`") };
+            let seen = if content_type.is_empty() {
+                "none".to_string()
+            } else {
+                format!("`{content_type}`")
+            };
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_content_type",
-                format!("Request bodies must be JSON with `Content-Type: application/json` (got {seen})."),
+                format!(
+                    "Request bodies must be JSON with `Content-Type: application/json` (got {seen})."
+                ),
             ));
         }
         let limit = state.settings.max_body_bytes;
@@ -45,10 +55,20 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large())?;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| too_large())?;
         let value = serde_json::from_slice::<Value>(&bytes).map_err(|e| {
-            let reason = if bytes.is_empty() { "the body is empty".to_string() } else { e.to_string() };
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("The request body is not valid JSON: {reason}."))
+            let reason = if bytes.is_empty() {
+                "the body is empty".to_string()
+            } else {
+                e.to_string()
+            };
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("The request body is not valid JSON: {reason}."),
+            )
         })?;
         Ok(JsonBody { bytes, value })
     }

@@ -55,7 +55,13 @@ pub struct ErrorObject {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -65,11 +71,16 @@ impl ApiError {
 
     pub fn validation(fields: Vec<FieldError>) -> ApiError {
         let message = summary("Validation failed", &fields);
-        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(json!({ "fields": fields }))
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message)
+            .with_details(json!({ "fields": fields }))
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::validation(vec![FieldError { field: field.to_string(), message: message.into(), platform: None }])
+        ApiError::validation(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+            platform: None,
+        }])
     }
 
     pub fn scheduled_time(fields: Vec<FieldError>) -> ApiError {
@@ -83,7 +94,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("No such {what}."))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No such {what}."),
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> ApiError {
@@ -101,7 +116,11 @@ impl ApiError {
     /// A failure of ours: logged with its cause, reported to the client without it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(request_id = %current_request_id(), error = %cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side.",
+        )
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -123,7 +142,12 @@ fn summary(prefix: &str, fields: &[FieldError]) -> String {
         [] => format!("{prefix}."),
         [one] => format!("{prefix}: {}: {}", display_field(&one.field), one.message),
         [first, rest @ ..] => {
-            format!("{prefix}: {}: {} (and {} more in details.fields)", display_field(&first.field), first.message, rest.len())
+            format!(
+                "{prefix}: {}: {} (and {} more in details.fields)",
+                display_field(&first.field),
+                first.message,
+                rest.len()
+            )
         }
     }
 }
@@ -154,7 +178,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -15,9 +15,13 @@ use crate::{auth::Caller, error::ApiError, state::AppState};
 
 /// The key from the header, checked: 1..255 printable ASCII characters.
 pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let bad = |why: &str| ApiError::field("Idempotency-Key", why.to_string());
-    let text = value.to_str().map_err(|_| bad("must be printable ASCII characters"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| bad("must be printable ASCII characters"))?;
     if text.is_empty() || text.len() > 255 {
         return Err(bad("must be 1 to 255 characters long"));
     }
@@ -67,14 +71,21 @@ pub async fn begin(
 }
 
 pub fn scope<'a>(caller: &'a Caller, key: &'a str) -> IdemScope<'a> {
-    IdemScope { account_id: &caller.account_id, livemode: caller.livemode, key }
+    IdemScope {
+        account_id: &caller.account_id,
+        livemode: caller.livemode,
+        key,
+    }
 }
 
 fn replay(status: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
@@ -120,6 +131,9 @@ where
 
 pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

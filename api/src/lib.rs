@@ -34,8 +34,14 @@ pub fn router(state: AppState) -> Router {
         .route("/posts", post(posts::create).get(posts::list))
         .route("/posts/{id}", get(posts::get).delete(posts::cancel))
         .route("/posts/{id}/retry", post(posts::retry))
-        .route("/integrations", post(integrations::create).get(integrations::list))
-        .route("/integrations/{id}", get(integrations::get).delete(integrations::delete))
+        .route(
+            "/integrations",
+            post(integrations::create).get(integrations::list),
+        )
+        .route(
+            "/integrations/{id}",
+            get(integrations::get).delete(integrations::delete),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::layer));
     Router::new()
         .nest("/v1", v1)
@@ -51,22 +57,35 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> impl IntoResponse {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint. The API lives under /v1; see /openapi.json.")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No such endpoint. The API lives under /v1; see /openapi.json.",
+    )
 }
 
 async fn method_not_allowed() -> impl IntoResponse {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This endpoint does not accept that HTTP method; see /openapi.json.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not accept that HTTP method; see /openapi.json.",
+    )
 }
 
 /// Serves the API on `settings.listen` until `shutdown` resolves; requests in flight then finish.
-pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let state = AppState::new(settings)?;
     let listener = tokio::net::TcpListener::bind(state.settings.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.settings.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     let janitor = tokio::spawn(purge_idempotency_keys(state.clone()));
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     janitor.abort();
     tracing::info!("api stopped");
     Ok(())

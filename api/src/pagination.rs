@@ -18,9 +18,17 @@ pub struct ListParams {
 
 /// Parses `query`; `allowed` names the parameters beyond `limit` and `cursor`.
 pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiError> {
-    let mut params = ListParams { limit: 20, after: None, extra: Vec::new() };
+    let mut params = ListParams {
+        limit: 20,
+        after: None,
+        extra: Vec::new(),
+    };
     let mut errors = Vec::new();
-    let field = |f: &str, m: String| FieldError { field: f.to_string(), message: m, platform: None };
+    let field = |f: &str, m: String| FieldError {
+        field: f.to_string(),
+        message: m,
+        platform: None,
+    };
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode(raw_name);
@@ -28,17 +36,27 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
         match name.as_str() {
             "limit" => match value.parse::<i64>() {
                 Ok(n) if (1..=100).contains(&n) => params.limit = n,
-                _ => errors.push(field("limit", "must be a whole number from 1 to 100".into())),
+                _ => errors.push(field(
+                    "limit",
+                    "must be a whole number from 1 to 100".into(),
+                )),
             },
             "cursor" => match decode_cursor(&value) {
                 Some(after) => params.after = Some(after),
-                None => errors.push(field("cursor", "is not a cursor returned by this list (use nextCursor)".into())),
+                None => errors.push(field(
+                    "cursor",
+                    "is not a cursor returned by this list (use nextCursor)".into(),
+                )),
             },
             other if allowed.contains(&other) => params.extra.push((name.clone(), value)),
             other => errors.push(field(other, "unknown query parameter".into())),
         }
     }
-    if errors.is_empty() { Ok(params) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(params)
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 fn decode(s: &str) -> String {
@@ -49,7 +67,10 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;
@@ -71,7 +92,10 @@ pub fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, String)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (micros, id) = text.split_once('|')?;
-    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_string()))
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id.to_string(),
+    ))
 }
 
 /// The envelope of every list.
@@ -92,8 +116,19 @@ pub fn page<R, T: ToSchema>(
 ) -> Page<T> {
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if has_more { rows.last().map(|r| { let (at, id) = key(r); encode_cursor(at, &id) }) } else { None };
-    Page { data: rows.into_iter().map(view).collect(), has_more, next_cursor }
+    let next_cursor = if has_more {
+        rows.last().map(|r| {
+            let (at, id) = key(r);
+            encode_cursor(at, &id)
+        })
+    } else {
+        None
+    };
+    Page {
+        data: rows.into_iter().map(view).collect(),
+        has_more,
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -108,8 +143,18 @@ mod tests {
         assert!(parse(Some("cursor=zz"), &[]).is_err());
         assert!(parse(Some("colour=red"), &[]).is_err());
         let c = encode_cursor(Utc::now(), "post_x");
-        assert_eq!(parse(Some(&format!("cursor={c}")), &[]).unwrap().after.unwrap().1, "post_x");
-        assert_eq!(parse(Some("status=queued"), &["status"]).unwrap().extra[0].1, "queued");
+        assert_eq!(
+            parse(Some(&format!("cursor={c}")), &[])
+                .unwrap()
+                .after
+                .unwrap()
+                .1,
+            "post_x"
+        );
+        assert_eq!(
+            parse(Some("status=queued"), &["status"]).unwrap().extra[0].1,
+            "queued"
+        );
         assert_eq!(decode("a%20b+c%zz%"), "a b c%zz%");
     }
 }

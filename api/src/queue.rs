@@ -8,7 +8,11 @@ use soku_shared::jobs::DispatchPost;
 use crate::state::AppState;
 
 /// Pushes a dispatch job, due at `run_at` (now when `None`).
-pub async fn enqueue_dispatch(state: &AppState, job: &DispatchPost, run_at: Option<DateTime<Utc>>) -> anyhow::Result<()> {
+pub async fn enqueue_dispatch(
+    state: &AppState,
+    job: &DispatchPost,
+    run_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
     let payload = serde_json::to_vec(job)?;
     let mut builder = TaskBuilder::new(payload);
     if let Some(at) = run_at {
@@ -22,7 +26,11 @@ pub async fn enqueue_dispatch(state: &AppState, job: &DispatchPost, run_at: Opti
 
 /// Enqueues, logging instead of failing: the post is already durable and will be re-enqueued by the
 /// reconciler if this push is lost.
-pub async fn enqueue_dispatch_or_log(state: &AppState, job: &DispatchPost, run_at: Option<DateTime<Utc>>) {
+pub async fn enqueue_dispatch_or_log(
+    state: &AppState,
+    job: &DispatchPost,
+    run_at: Option<DateTime<Utc>>,
+) {
     if let Err(e) = enqueue_dispatch(state, job, run_at).await {
         tracing::warn!(post_id = %job.post_id, error = %e, "dispatch job not enqueued; the reconciler will pick the post up");
     }

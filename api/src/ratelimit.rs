@@ -37,7 +37,11 @@ pub struct Verdict {
 pub async fn check(state: &AppState, account_id: &str, limit: u64) -> ApiResult<Verdict> {
     let key = format!("{}:rl:{account_id}", state.settings.redis_prefix);
     let mut conn = state.redis();
-    let (count, reset, now): (u64, u64, u64) = COUNT.key(key).arg(WINDOW_SECS).invoke_async(&mut conn).await?;
+    let (count, reset, now): (u64, u64, u64) = COUNT
+        .key(key)
+        .arg(WINDOW_SECS)
+        .invoke_async(&mut conn)
+        .await?;
     Ok(Verdict {
         limit,
         remaining: limit.saturating_sub(count),

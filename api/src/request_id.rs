@@ -16,7 +16,11 @@ use crate::error::{ApiError, REQUEST_ID};
 
 /// `≤ 64` characters of `[A-Za-z0-9_-]`: anything else is replaced, never echoed.
 fn is_safe(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub async fn layer(req: Request, next: Next) -> Response {
@@ -32,7 +36,11 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
             let response = next.run(req).await;
-            tracing::debug!(status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "done");
+            tracing::debug!(
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                "done"
+            );
             response
         })
         .instrument(span)

@@ -28,8 +28,14 @@ impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<AppState> {
         let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
         let redis = redis_manager(settings.redis_url())?;
-        let dispatch = apalis_redis::Config::default().queue(dispatch_queue(&settings.redis_prefix));
-        Ok(AppState(Arc::new(Inner { db, redis, settings, dispatch })))
+        let dispatch =
+            apalis_redis::Config::default().queue(dispatch_queue(&settings.redis_prefix));
+        Ok(AppState(Arc::new(Inner {
+            db,
+            redis,
+            settings,
+            dispatch,
+        })))
     }
 
     /// A handle on the shared Redis connection (cheap to clone; it reconnects by itself).

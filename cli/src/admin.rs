@@ -74,7 +74,9 @@ pub enum KeyCommand {
         #[arg(long, default_value = "live")]
         mode: String,
     },
-    Revoke { key_id: String },
+    Revoke {
+        key_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,9 +99,19 @@ pub enum IntegrationCommand {
 }
 
 pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = store::connect(settings.database_url(), 2).await.context("cannot connect to the database (DATABASE_URL)")?;
+    let db = store::connect(settings.database_url(), 2)
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")?;
     let out = match cmd {
-        AdminCommand::Account(AccountCommand::Create { name, plan, status, trial_ends_at, credits, email, password }) => {
+        AdminCommand::Account(AccountCommand::Create {
+            name,
+            plan,
+            status,
+            trial_ends_at,
+            credits,
+            email,
+            password,
+        }) => {
             let plan = parse_plan(&plan)?;
             let status = match status {
                 Some(s) => parse_status(&s)?,
@@ -108,7 +120,9 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             };
             let trial_ends_at = match trial_ends_at {
                 Some(t) => Some(parse_time(&t)?),
-                None if status == SubscriptionStatus::Trialing => Some(Utc::now() + chrono::Duration::days(14)),
+                None if status == SubscriptionStatus::Trialing => {
+                    Some(Utc::now() + chrono::Duration::days(14))
+                }
                 None => None,
             };
             if credits < 0 {
@@ -119,27 +133,41 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             }
             let password_hash = password.as_deref().map(hash_password);
             let id = new_id(IdPrefix::Account);
-            let row = accounts::create(&db, accounts::NewAccount {
-                id: &id,
-                name: &name,
-                plan: plan.as_str(),
-                status: status.as_str(),
-                trial_ends_at,
-                credits,
-                email: email.as_deref(),
-                password_hash: password_hash.as_deref(),
-            })
+            let row = accounts::create(
+                &db,
+                accounts::NewAccount {
+                    id: &id,
+                    name: &name,
+                    plan: plan.as_str(),
+                    status: status.as_str(),
+                    trial_ends_at,
+                    credits,
+                    email: email.as_deref(),
+                    password_hash: password_hash.as_deref(),
+                },
+            )
             .await
             .map_err(|e| unique(e, "an account with this email already exists"))?;
             account_json(&row)
         }
-        AdminCommand::Account(AccountCommand::Update { account_id, plan, status, trial_ends_at }) => {
+        AdminCommand::Account(AccountCommand::Update {
+            account_id,
+            plan,
+            status,
+            trial_ends_at,
+        }) => {
             let plan = plan.as_deref().map(parse_plan).transpose()?;
             let status = status.as_deref().map(parse_status).transpose()?;
             let trial = trial_ends_at.as_deref().map(parse_time).transpose()?;
-            let row = accounts::update(&db, &account_id, plan.map(Plan::as_str), status.map(SubscriptionStatus::as_str), trial)
-                .await?
-                .ok_or_else(|| anyhow!("no account {account_id}"))?;
+            let row = accounts::update(
+                &db,
+                &account_id,
+                plan.map(Plan::as_str),
+                status.map(SubscriptionStatus::as_str),
+                trial,
+            )
+            .await?
+            .ok_or_else(|| anyhow!("no account {account_id}"))?;
             account_json(&row)
         }
         AdminCommand::Credits(CreditsCommand::Grant { account_id, amount }) => {
@@ -151,18 +179,34 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("no account {account_id}"))?;
             json!({ "accountId": account_id, "balance": balance, "granted": amount })
         }
-        AdminCommand::Key(KeyCommand::Create { account_id, name, mode }) => create_key(&db, &account_id, &name, &mode).await?,
+        AdminCommand::Key(KeyCommand::Create {
+            account_id,
+            name,
+            mode,
+        }) => create_key(&db, &account_id, &name, &mode).await?,
         AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
-            let row = keys::revoke(&db, &key_id).await?.ok_or_else(|| anyhow!("no key {key_id}"))?;
+            let row = keys::revoke(&db, &key_id)
+                .await?
+                .ok_or_else(|| anyhow!("no key {key_id}"))?;
             json!({ "id": row.id, "status": row.status, "accountId": row.account_id })
         }
-        AdminCommand::Integration(IntegrationCommand::Add { account_id, platform, label, default, display_name, credentials, mode }) => {
+        AdminCommand::Integration(IntegrationCommand::Add {
+            account_id,
+            platform,
+            label,
+            default,
+            display_name,
+            credentials,
+            mode,
+        }) => {
             let master = settings.require_master_key()?.clone();
             let platform = Platform::parse(&platform).ok_or_else(|| {
                 anyhow!("unknown platform `{platform}`; expected one of threads, x, linkedin, instagram, facebook, tiktok, youtube")
             })?;
-            let mode = KeyMode::parse(&mode).ok_or_else(|| anyhow!("--mode must be live or test"))?;
-            let creds: Value = serde_json::from_str(&credentials).context("--credentials must be a JSON object")?;
+            let mode =
+                KeyMode::parse(&mode).ok_or_else(|| anyhow!("--mode must be live or test"))?;
+            let creds: Value = serde_json::from_str(&credentials)
+                .context("--credentials must be a JSON object")?;
             if !creds.is_object() {
                 bail!("--credentials must be a JSON object");
             }
@@ -180,7 +224,10 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
                 make_default: default,
             };
             let (row, created) =
-                integrations::upsert(&db, upsert, &new_id(IdPrefix::Integration), |id| seal(&master, id, &plain)).await?;
+                integrations::upsert(&db, upsert, &new_id(IdPrefix::Integration), |id| {
+                    seal(&master, id, &plain)
+                })
+                .await?;
             json!({ "id": row.id, "platform": row.platform, "accountId": row.account_label, "displayName": row.display_name,
                     "isDefault": row.is_default, "status": row.status, "livemode": row.livemode,
                     "createdAt": fmt_time(row.created_at), "created": created })
@@ -194,13 +241,27 @@ async fn create_key(db: &Db, account_id: &str, name: &str, mode: &str) -> anyhow
     let mode = KeyMode::parse(mode).ok_or_else(|| anyhow!("--mode must be live or test"))?;
     ensure_account(db, account_id).await?;
     let key = generate_api_key(mode);
-    let row = keys::create(db, &new_id(IdPrefix::Key), account_id, name, mode.as_str(), &key.hash, &key.preview).await?;
-    Ok(json!({ "id": row.id, "accountId": row.account_id, "name": row.name, "mode": row.mode, "apiKey": key.secret,
-               "preview": row.preview, "createdAt": fmt_time(row.created_at), "status": row.status }))
+    let row = keys::create(
+        db,
+        &new_id(IdPrefix::Key),
+        account_id,
+        name,
+        mode.as_str(),
+        &key.hash,
+        &key.preview,
+    )
+    .await?;
+    Ok(
+        json!({ "id": row.id, "accountId": row.account_id, "name": row.name, "mode": row.mode, "apiKey": key.secret,
+               "preview": row.preview, "createdAt": fmt_time(row.created_at), "status": row.status }),
+    )
 }
 
 async fn ensure_account(db: &Db, account_id: &str) -> anyhow::Result<()> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)").bind(account_id).fetch_one(db).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
+        .bind(account_id)
+        .fetch_one(db)
+        .await?;
     if !exists {
         bail!("no account {account_id}");
     }
@@ -218,15 +279,26 @@ fn parse_plan(s: &str) -> anyhow::Result<Plan> {
 }
 
 fn parse_status(s: &str) -> anyhow::Result<SubscriptionStatus> {
-    SubscriptionStatus::parse(s).ok_or_else(|| anyhow!("unknown status `{s}`; expected one of {}", SubscriptionStatus::NAMES))
+    SubscriptionStatus::parse(s).ok_or_else(|| {
+        anyhow!(
+            "unknown status `{s}`; expected one of {}",
+            SubscriptionStatus::NAMES
+        )
+    })
 }
 
 fn parse_time(s: &str) -> anyhow::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| anyhow!("`{s}` is not an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z"))
+        .map_err(|_| {
+            anyhow!("`{s}` is not an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z")
+        })
 }
 
 fn unique(e: sqlx::Error, message: &str) -> anyhow::Error {
-    if store::is_unique_violation(&e) { anyhow!("{message}") } else { e.into() }
+    if store::is_unique_violation(&e) {
+        anyhow!("{message}")
+    } else {
+        e.into()
+    }
 }

@@ -62,7 +62,14 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             settings.require_master_key()?;
             soku_api::run(settings, shutdown_signal()).await
         }
-        Command::Worker { queues } => soku_worker::run(settings, queues.unwrap_or_else(all_queues), shutdown_signal()).await,
+        Command::Worker { queues } => {
+            soku_worker::run(
+                settings,
+                queues.unwrap_or_else(all_queues),
+                shutdown_signal(),
+            )
+            .await
+        }
         Command::Migrate => {
             let db = soku_shared::store::connect(settings.database_url(), 2).await?;
             soku_shared::store::MIGRATOR.run(&db).await?;
@@ -78,8 +85,13 @@ fn all_queues() -> Vec<String> {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

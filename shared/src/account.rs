@@ -68,7 +68,11 @@ impl SubscriptionStatus {
 }
 
 /// Whether a subscription lets the account use the API at `now`: `active`, or `trialing` before its end.
-pub fn subscription_allows(status: SubscriptionStatus, trial_ends_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+pub fn subscription_allows(
+    status: SubscriptionStatus,
+    trial_ends_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
     match status {
         SubscriptionStatus::Active => true,
         SubscriptionStatus::Trialing => trial_ends_at.is_none_or(|end| end > now),

@@ -17,7 +17,10 @@ pub struct ConfigError {
 }
 
 fn bad(name: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { name: name.to_string(), message: message.into() }
+    ConfigError {
+        name: name.to_string(),
+        message: message.into(),
+    }
 }
 
 /// What `soku.toml` may hold: every key is optional and named like its environment variable without the
@@ -99,8 +102,12 @@ impl Settings {
         };
         let file = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| bad("SOKU_CONFIG", format!("cannot read {}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    bad(
+                        "SOKU_CONFIG",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
                 toml::from_str::<FileSettings>(&text)
                     .map_err(|e| bad(&path.display().to_string(), e.message().to_string()))?
             }
@@ -119,26 +126,38 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
         let text = |var: &str, from_file: Option<String>| env(var).or(from_file);
-        let number = |var: &str, from_file: Option<u64>, default: u64| -> Result<u64, ConfigError> {
-            match env(var) {
-                Some(v) => v.trim().parse::<u64>().map_err(|_| bad(var, format!("`{v}` is not a whole number"))),
-                None => Ok(from_file.unwrap_or(default)),
-            }
-        };
+        let number =
+            |var: &str, from_file: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+                match env(var) {
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| bad(var, format!("`{v}` is not a whole number"))),
+                    None => Ok(from_file.unwrap_or(default)),
+                }
+            };
 
         let database_url = text("DATABASE_URL", file.database_url)
             .unwrap_or_else(|| "postgres://soku:soku@127.0.0.1:5432/soku".into());
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(bad("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
-        let redis_url = text("REDIS_URL", file.redis_url).unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        let redis_url =
+            text("REDIS_URL", file.redis_url).unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
             return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
         }
-        let listen_text = text("SOKU_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .map_err(|_| bad("SOKU_LISTEN", format!("`{listen_text}` is not an address like 127.0.0.1:8080")))?;
+        let listen_text =
+            text("SOKU_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            bad(
+                "SOKU_LISTEN",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
         let public_url = text("SOKU_PUBLIC_URL", file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
@@ -150,16 +169,25 @@ impl Settings {
             Some(hex_key) => Some(parse_master_key(&hex_key)?),
             None => None,
         };
-        let redis_prefix = text("SOKU_REDIS_PREFIX", file.redis_prefix).unwrap_or_else(|| "soku".into());
+        let redis_prefix =
+            text("SOKU_REDIS_PREFIX", file.redis_prefix).unwrap_or_else(|| "soku".into());
         if redis_prefix.is_empty()
             || redis_prefix.len() > 64
-            || !redis_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || !redis_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(bad("SOKU_REDIS_PREFIX", "must be 1..64 characters of [A-Za-z0-9_-]"));
+            return Err(bad(
+                "SOKU_REDIS_PREFIX",
+                "must be 1..64 characters of [A-Za-z0-9_-]",
+            ));
         }
         let max_body_bytes = number("SOKU_MAX_BODY_BYTES", file.max_body_bytes, 1024 * 1024)?;
         if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
-            return Err(bad("SOKU_MAX_BODY_BYTES", "must be between 1024 and 67108864"));
+            return Err(bad(
+                "SOKU_MAX_BODY_BYTES",
+                "must be between 1024 and 67108864",
+            ));
         }
         let rate = |var: &str, f: Option<u64>, d: u64| -> Result<u64, ConfigError> {
             let v = number(var, f, d)?;
@@ -184,10 +212,16 @@ impl Settings {
             listen,
             public_url,
             master_key,
-            data_dir: PathBuf::from(text("SOKU_DATA_DIR", file.data_dir).unwrap_or_else(|| "data".into())),
+            data_dir: PathBuf::from(
+                text("SOKU_DATA_DIR", file.data_dir).unwrap_or_else(|| "data".into()),
+            ),
             redis_prefix,
             max_body_bytes: max_body_bytes as usize,
-            schedule_tolerance_secs: number("SOKU_SCHEDULE_TOLERANCE_SECS", file.schedule_tolerance_secs, 300)?,
+            schedule_tolerance_secs: number(
+                "SOKU_SCHEDULE_TOLERANCE_SECS",
+                file.schedule_tolerance_secs,
+                300,
+            )?,
             rate_limits,
             db_pool_size: db_pool_size as u32,
             log: text("SOKU_LOG", file.log).unwrap_or_else(|| "info".into()),
@@ -197,7 +231,10 @@ impl Settings {
     /// The master key, or the error a process that must seal credentials stops with.
     pub fn require_master_key(&self) -> Result<&MasterKey, ConfigError> {
         self.master_key.as_ref().ok_or_else(|| {
-            bad("SOKU_MASTER_KEY", "is required (64 hex characters; make one with `openssl rand -hex 32`)")
+            bad(
+                "SOKU_MASTER_KEY",
+                "is required (64 hex characters; make one with `openssl rand -hex 32`)",
+            )
         })
     }
 
@@ -211,11 +248,18 @@ impl Settings {
 }
 
 fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {
-    let bytes = hex::decode(text.trim())
-        .map_err(|_| bad("SOKU_MASTER_KEY", "must be 64 hexadecimal characters (32 bytes)"))?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| bad("SOKU_MASTER_KEY", "must be 64 hexadecimal characters (32 bytes)"))?;
+    let bytes = hex::decode(text.trim()).map_err(|_| {
+        bad(
+            "SOKU_MASTER_KEY",
+            "must be 64 hexadecimal characters (32 bytes)",
+        )
+    })?;
+    let key: [u8; 32] = bytes.try_into().map_err(|_| {
+        bad(
+            "SOKU_MASTER_KEY",
+            "must be 64 hexadecimal characters (32 bytes)",
+        )
+    })?;
     Ok(MasterKey(key))
 }
 
@@ -224,7 +268,10 @@ mod tests {
     use super::*;
 
     fn from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         Settings::from_env_only(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
     }
 
@@ -239,10 +286,22 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_setting() {
-        assert_eq!(from(&[("SOKU_LISTEN", "nonsense")]).unwrap_err().name, "SOKU_LISTEN");
-        assert_eq!(from(&[("SOKU_MASTER_KEY", "abc")]).unwrap_err().name, "SOKU_MASTER_KEY");
-        assert_eq!(from(&[("SOKU_RATE_LIMIT_PRO", "0")]).unwrap_err().name, "SOKU_RATE_LIMIT_PRO");
-        assert_eq!(from(&[("REDIS_URL", "http://x")]).unwrap_err().name, "REDIS_URL");
+        assert_eq!(
+            from(&[("SOKU_LISTEN", "nonsense")]).unwrap_err().name,
+            "SOKU_LISTEN"
+        );
+        assert_eq!(
+            from(&[("SOKU_MASTER_KEY", "abc")]).unwrap_err().name,
+            "SOKU_MASTER_KEY"
+        );
+        assert_eq!(
+            from(&[("SOKU_RATE_LIMIT_PRO", "0")]).unwrap_err().name,
+            "SOKU_RATE_LIMIT_PRO"
+        );
+        assert_eq!(
+            from(&[("REDIS_URL", "http://x")]).unwrap_err().name,
+            "REDIS_URL"
+        );
     }
 
     #[test]

@@ -52,8 +52,17 @@ pub fn generate_api_key(mode: KeyMode) -> NewApiKey {
     let secret = format!("{}{}", mode.prefix(), random_base62(40));
     let hash = hash_api_key(&secret);
     let body = &secret[mode.prefix().len()..];
-    let preview = format!("{}{}…{}", mode.prefix(), &body[..3], &body[body.len() - 3..]);
-    NewApiKey { secret, hash, preview }
+    let preview = format!(
+        "{}{}…{}",
+        mode.prefix(),
+        &body[..3],
+        &body[body.len() - 3..]
+    );
+    NewApiKey {
+        secret,
+        hash,
+        preview,
+    }
 }
 
 pub fn hash_api_key(key: &str) -> [u8; 32] {
@@ -70,7 +79,8 @@ pub fn looks_like_api_key(key: &str) -> Option<KeyMode> {
         return None;
     };
     let body = &key[8..];
-    (body.len() >= 32 && body.len() <= 128 && body.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(mode)
+    (body.len() >= 32 && body.len() <= 128 && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(mode)
 }
 
 /// SHA-256 of arbitrary bytes (idempotency request fingerprints).
@@ -85,7 +95,13 @@ pub fn seal(key: &MasterKey, context: &str, plain: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; 24];
     rand::rng().fill_bytes(&mut nonce);
     let sealed = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: context.as_bytes(),
+            },
+        )
         .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
@@ -102,7 +118,15 @@ pub fn open(key: &MasterKey, context: &str, sealed: &[u8]) -> Result<Vec<u8>, Op
     }
     let cipher = XChaCha20Poly1305::new((&key.0).into());
     let (nonce, body) = sealed.split_at(24);
-    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context.as_bytes() }).map_err(|_| OpenError)
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: body,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| OpenError)
 }
 
 /// Argon2id hash of a dashboard password.

@@ -7,7 +7,9 @@ const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 /// `n` random base62 characters from the thread-local CSPRNG.
 pub fn random_base62(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| BASE62[rng.random_range(0..BASE62.len())] as char).collect()
+    (0..n)
+        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
+        .collect()
 }
 
 /// A new id such as `post_3hT9…`.
@@ -47,7 +49,9 @@ impl IdPrefix {
     pub fn matches(self, id: &str) -> bool {
         id.strip_prefix(self.as_str())
             .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|rest| (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .is_some_and(|rest| {
+                (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
     }
 }
 

@@ -163,12 +163,12 @@ static RULES: [PlatformRules; 7] = [
         platform: Platform::Threads,
         text: text(500, Chars),                   // Threads API docs: 500 characters
         media: MediaNeed::None,                   // Threads API docs: TEXT posts
-        images: Some(images(20, Some(8 * MB),     // 3p: carousel 2–20 (one image: an IMAGE post); 8 MB
+        images: Some(images(20, Some(8 * MB),     // 3p: carousel 2–20 (1 image: IMAGE post); 8 MB
             &["image/jpeg", "image/png"])),       // 3p: JPEG/PNG
         video: video(Some(1024 * MB), None, Some(300 * SEC), // 3p: 1 GB, 5 min
             &["video/mp4", "video/quicktime"]),   // 3p: MOV/MP4
         title: None,
-        posts_per_day: Some(250),                 // Threads API docs; live: threads_publishing_limit
+        posts_per_day: Some(250),                 // Threads docs; live: threads_publishing_limit
     },
     PlatformRules {
         platform: Platform::X,
@@ -201,7 +201,8 @@ static RULES: [PlatformRules; 7] = [
     },
     PlatformRules {
         platform: Platform::Instagram,
-        text: TextRule { max_hashtags: Some(30), ..text(2200, Chars) }, // 3p: 2,200 chars, ≤ 30 hashtags
+        // 3p: 2,200 characters and ≤ 30 hashtags.
+        text: TextRule { max_hashtags: Some(30), ..text(2200, Chars) },
         media: MediaNeed::ImageOrVideo,           // IG Content Publishing docs: no text-only posts
         images: Some(images(10, Some(8 * MB),     // IG Content Publishing docs: carousel ≤ 10; 8 MB
             &["image/jpeg"])),                    // IG Content Publishing docs: JPEG
@@ -214,18 +215,18 @@ static RULES: [PlatformRules; 7] = [
     },
     PlatformRules {
         platform: Platform::Facebook,
-        text: text(63_206, Chars),                // 3p: "~63,000"; 63,206 is the figure 3p guides give
+        text: text(63_206, Chars),                // 3p: "~63,000"; 63,206 is the 3p guides' figure
         media: MediaNeed::None,                   // Graph API docs: /{page-id}/feed text posts
         images: Some(images(10, None,             // 3p: 10 is the common guide value per post
             &["image/jpeg", "image/png", "image/gif"])),
         video: video(None, Some(3 * SEC), Some(90 * SEC), // Facebook Reels API docs: reels 3–90 s
-            &["video/*"]),                        // (reels only; /videos page uploads are not bound)
+            &["video/*"]),                        // (reels only; not /videos page uploads)
         title: None,
         posts_per_day: None,
     },
     PlatformRules {
         platform: Platform::Tiktok,
-        text: text(2200, Utf16Units),             // TikTok Content Posting docs: ≤ 2,200 UTF-16 units
+        text: text(2200, Utf16Units),             // TikTok Content Posting docs: UTF-16 units
         media: MediaNeed::ImageOrVideo,           // TikTok Content Posting docs: photos or 1 video
         images: Some(images(35, None,             // TikTok Content Posting docs: photo posts ≤ 35
             &["image/jpeg", "image/webp"])),      // 3p: JPEG/WebP, no PNG
@@ -240,21 +241,18 @@ static RULES: [PlatformRules; 7] = [
         text: TextRule { forbidden: &['<', '>'], ..text(5000, Utf8Bytes) },
         media: MediaNeed::Video,                  // YouTube Data API docs: videos.insert, one video
         images: None,                             // YouTube Data API docs: no image posts
-        video: video(Some(256 * 1024 * MB), None, None, // YouTube Data API docs (videos.insert): 256 GB
+        video: video(Some(256 * 1024 * MB), None, None, // YouTube Data API docs: 256 GB
             &["video/*"]),                        // YouTube Data API docs (videos.insert): video/*
         // YouTube Data API docs (videos resource): title required, ≤ 100 characters, no `<` or `>`.
         title: Some(TitleRule { required: true, max_chars: 100, forbidden: &['<', '>'] }),
-        posts_per_day: None,                      // YouTube Data API docs: a daily quota per project
+        posts_per_day: None,                      // YouTube Data API docs: a daily project quota
     },
 ];
 
 /// The rules of platform `p`.
 pub fn rules(p: Platform) -> &'static PlatformRules {
-    let i = Platform::ALL
-        .iter()
-        .position(|q| *q == p)
-        .unwrap_or_default();
-    &RULES[i]
+    // `Platform` discriminants follow `Platform::ALL`, the table's order (checked by a test).
+    &RULES[p as usize]
 }
 
 // ---- X weighted length (twitter-text v3) ----
@@ -507,6 +505,30 @@ pub fn hashtag_count(text: &str) -> usize {
     count
 }
 
+/// The title given to a platform that needs one (youtube) when the post has none: the first non-blank line of
+/// the text, without the characters titles may not hold, cut at a word boundary to fit the platform's limit.
+pub fn default_title(text: &str) -> Option<String> {
+    let rule = rules(Platform::Youtube).title?;
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let clean: String = line
+        .chars()
+        .filter(|c| !rule.forbidden.contains(c))
+        .collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        return None;
+    }
+    if clean.chars().count() <= rule.max_chars {
+        return Some(clean.to_string());
+    }
+    let cut: String = clean.chars().take(rule.max_chars - 1).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > cut.len() / 2 => cut[..i].trim_end().to_string(),
+        _ => cut,
+    };
+    Some(format!("{cut}…"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,7 +592,8 @@ mod tests {
     #[test]
     fn x_text_is_nfc_normalized_first() {
         assert_eq!(x_weighted_length("e\u{301}"), 1); // é decomposed
-        assert_eq!(x_weighted_length("\u{1100}\u{1161}"), 2); // conjoining jamo → one Hangul syllable
+        // Conjoining jamo compose to one Hangul syllable.
+        assert_eq!(x_weighted_length("\u{1100}\u{1161}"), 2);
     }
 
     #[test]
@@ -593,6 +616,32 @@ mod tests {
         assert_eq!(x_weighted_length("mail me@example.com"), 19);
         assert_eq!(x_weighted_length("https://"), 8);
         assert_eq!(x_weighted_length("HTTPS://EXAMPLE.COM/日本"), 23);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let odd = [
+            "https://é.com",
+            "http://.",
+            "a.b.",
+            "#",
+            "＃",
+            "(",
+            "https://a.com/))))]]]",
+            "x.co/\u{301}",
+            "é.example.com/x",
+            "https://a.com/é",
+            "..",
+            "-a.com",
+            "a@b.co/x",
+            "日本.com/x",
+            "\u{200D}",
+        ];
+        for s in odd {
+            let _ = (x_weighted_length(s), hashtag_count(s));
+        }
+        assert_eq!(x_weighted_length("https://a.com/))))]]]"), 30);
+        assert_eq!(x_weighted_length("©\u{FE0F}"), 2);
     }
 
     #[test]

@@ -10,9 +10,17 @@ use soku_shared::config::Settings;
 pub const QUEUES: &[&str] = &["dispatch", "publish", "reconcile"];
 
 /// Runs the workers for `queues` until `shutdown` resolves.
-pub async fn run(settings: Settings, queues: Vec<String>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    queues: Vec<String>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     for q in &queues {
-        anyhow::ensure!(QUEUES.contains(&q.as_str()), "unknown queue `{q}`; expected some of {}", QUEUES.join(", "));
+        anyhow::ensure!(
+            QUEUES.contains(&q.as_str()),
+            "unknown queue `{q}`; expected some of {}",
+            QUEUES.join(", ")
+        );
     }
     tracing::info!(queues = ?queues, prefix = %settings.redis_prefix, "worker started (no job handlers yet)");
     shutdown.await;

@@ -23,7 +23,9 @@ pub struct Health {
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Postgres and Redis are reachable.
@@ -33,15 +35,30 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let limit = Duration::from_secs(2);
     let pg = tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(&state.db)).await;
     let mut conn = state.redis();
-    let redis = tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut conn)).await;
+    let redis =
+        tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut conn)).await;
     let pg_ok = matches!(pg, Ok(Ok(_)));
     let redis_ok = matches!(redis, Ok(Ok(_)));
     if pg_ok && redis_ok {
-        return (StatusCode::OK, Json(Health { status: "ready".into() })).into_response();
+        return (
+            StatusCode::OK,
+            Json(Health {
+                status: "ready".into(),
+            }),
+        )
+            .into_response();
     }
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    let down: Vec<&str> = [("database", pg_ok), ("redis", redis_ok)].iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("Not ready: {} unreachable.", down.join(" and ")))
-        .with_details(json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }))
-        .into_response()
+    let down: Vec<&str> = [("database", pg_ok), ("redis", redis_ok)]
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| *n)
+        .collect();
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("Not ready: {} unreachable.", down.join(" and ")),
+    )
+    .with_details(json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }))
+    .into_response()
 }

@@ -94,16 +94,34 @@ struct Checked {
 
 fn check(body: &Value) -> Result<Checked, ApiError> {
     let mut errors = Vec::new();
-    let mut err = |field: &str, message: String| errors.push(FieldError { field: field.into(), message, platform: None });
+    let mut err = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+            platform: None,
+        })
+    };
     let Some(obj) = body.as_object() else {
         return Err(ApiError::field("body", "must be a JSON object"));
     };
     for name in obj.keys() {
-        if !["platform", "accountId", "displayName", "isDefault", "credentials"].contains(&name.as_str()) {
+        if ![
+            "platform",
+            "accountId",
+            "displayName",
+            "isDefault",
+            "credentials",
+        ]
+        .contains(&name.as_str())
+        {
             err(name, "unknown field".into());
         }
     }
-    let text = |name: &str, max: usize, required: bool, err: &mut dyn FnMut(&str, String)| -> Option<String> {
+    let text = |name: &str,
+                max: usize,
+                required: bool,
+                err: &mut dyn FnMut(&str, String)|
+     -> Option<String> {
         match obj.get(name) {
             None | Some(Value::Null) if required => {
                 err(name, "is required".into());
@@ -150,18 +168,27 @@ fn check(body: &Value) -> Result<Checked, ApiError> {
         Some(Value::Object(c)) => {
             match c.get("accessToken") {
                 Some(Value::String(t)) if !t.is_empty() => {}
-                Some(Value::String(_)) | None | Some(Value::Null) => err("credentials.accessToken", "is required".into()),
+                Some(Value::String(_)) | None | Some(Value::Null) => {
+                    err("credentials.accessToken", "is required".into())
+                }
                 Some(_) => err("credentials.accessToken", "must be a string".into()),
             }
             if let Some(v) = c.get("expiresAt")
-                && !v.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+                && v.as_str()
+                    .is_none_or(|s| chrono::DateTime::parse_from_rfc3339(s).is_err())
             {
-                err("credentials.expiresAt", "must be an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z".into());
+                err(
+                    "credentials.expiresAt",
+                    "must be an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z".into(),
+                );
             }
             Some(c.clone())
         }
         None | Some(Value::Null) => {
-            err("credentials", "is required (an object with at least accessToken)".into());
+            err(
+                "credentials",
+                "is required (an object with at least accessToken)".into(),
+            );
             None
         }
         Some(_) => {
@@ -170,9 +197,13 @@ fn check(body: &Value) -> Result<Checked, ApiError> {
         }
     };
     match (platform, label, credentials) {
-        (Some(platform), Some(label), Some(credentials)) if errors.is_empty() => {
-            Ok(Checked { platform, label, display_name, is_default, credentials })
-        }
+        (Some(platform), Some(label), Some(credentials)) if errors.is_empty() => Ok(Checked {
+            platform,
+            label,
+            display_name,
+            is_default,
+            credentials,
+        }),
         _ => Err(ApiError::validation(errors)),
     }
 }
@@ -194,23 +225,39 @@ pub async fn create(
     let master = state.settings.master_key.clone().ok_or_else(|| {
         ApiError::internal("SOKU_MASTER_KEY is not configured; integrations cannot be stored")
     })?;
-    idempotency::guarded(&state, &caller, key.as_deref(), "POST", "/v1/integrations", &body.bytes, async {
-        let c = check(&body.value)?;
-        let plain = serde_json::to_vec(&c.credentials).map_err(ApiError::internal)?;
-        let upsert = Upsert {
-            account_id: &caller.account_id,
-            livemode: caller.livemode,
-            platform: c.platform.as_str(),
-            account_label: &c.label,
-            display_name: c.display_name.as_deref(),
-            make_default: c.is_default,
-        };
-        let (row, created) =
-            integrations::upsert(&state.db, upsert, &new_id(IdPrefix::Integration), |id| seal(&master, id, &plain)).await?;
-        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-        let body = serde_json::to_vec(&IntegrationView::from(row)).map_err(ApiError::internal)?;
-        Ok((status, body))
-    })
+    idempotency::guarded(
+        &state,
+        &caller,
+        key.as_deref(),
+        "POST",
+        "/v1/integrations",
+        &body.bytes,
+        async {
+            let c = check(&body.value)?;
+            let plain = serde_json::to_vec(&c.credentials).map_err(ApiError::internal)?;
+            let upsert = Upsert {
+                account_id: &caller.account_id,
+                livemode: caller.livemode,
+                platform: c.platform.as_str(),
+                account_label: &c.label,
+                display_name: c.display_name.as_deref(),
+                make_default: c.is_default,
+            };
+            let (row, created) =
+                integrations::upsert(&state.db, upsert, &new_id(IdPrefix::Integration), |id| {
+                    seal(&master, id, &plain)
+                })
+                .await?;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            let body =
+                serde_json::to_vec(&IntegrationView::from(row)).map_err(ApiError::internal)?;
+            Ok((status, body))
+        },
+    )
     .await
 }
 
@@ -225,8 +272,20 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Page<IntegrationView>>> {
     let params = pagination::parse(query.as_deref(), &[])?;
-    let rows = integrations::list(&state.db, &caller.account_id, caller.livemode, params.after, params.limit + 1).await?;
-    Ok(Json(pagination::page(rows, params.limit, |r| (r.created_at, r.id.clone()), IntegrationView::from)))
+    let rows = integrations::list(
+        &state.db,
+        &caller.account_id,
+        caller.livemode,
+        params.after,
+        params.limit + 1,
+    )
+    .await?;
+    Ok(Json(pagination::page(
+        rows,
+        params.limit,
+        |r| (r.created_at, r.id.clone()),
+        IntegrationView::from,
+    )))
 }
 
 /// Read one connected account.

@@ -50,7 +50,8 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;
     if let Some(key) = &key
-        && let Begun::Answer(response) = idempotency::begin(&state, &caller, key, "POST", "/v1/posts", &body.bytes).await?
+        && let Begun::Answer(response) =
+            idempotency::begin(&state, &caller, key, "POST", "/v1/posts", &body.bytes).await?
     {
         return Ok(response);
     }
@@ -63,15 +64,25 @@ pub async fn create(
     result
 }
 
-async fn create_post(state: &AppState, caller: &Caller, key: Option<&str>, body: &JsonBody) -> ApiResult<Response> {
+async fn create_post(
+    state: &AppState,
+    caller: &Caller,
+    key: Option<&str>,
+    body: &JsonBody,
+) -> ApiResult<Response> {
     let tolerance = chrono::Duration::seconds(state.settings.schedule_tolerance_secs as i64);
-    let post = validate_post(&body.value, Utc::now(), tolerance).map_err(|failure| match failure {
-        ValidationFailure::Fields(fields) => ApiError::validation(fields),
-        ValidationFailure::ScheduledTime(fields) => ApiError::scheduled_time(fields),
-    })?;
+    let post =
+        validate_post(&body.value, Utc::now(), tolerance).map_err(|failure| match failure {
+            ValidationFailure::Fields(fields) => ApiError::validation(fields),
+            ValidationFailure::ScheduledTime(fields) => ApiError::scheduled_time(fields),
+        })?;
     let targets = resolve_targets(state, caller, &post.targets).await?;
     let post_id = new_id(IdPrefix::Post);
-    let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) { "scheduled" } else { "queued" };
+    let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
+        "scheduled"
+    } else {
+        "queued"
+    };
     let created = CreatedPost {
         post_submission_id: post_id.clone(),
         status: status.to_string(),
@@ -99,9 +110,17 @@ async fn create_post(state: &AppState, caller: &Caller, key: Option<&str>, body:
         request_id: &request_id,
         targets: &targets,
     };
-    let idem = key.map(|key| IdemResponse { scope: idempotency::scope(caller, key), status: 202, body: &response_body });
+    let idem = key.map(|key| IdemResponse {
+        scope: idempotency::scope(caller, key),
+        status: 202,
+        body: &response_body,
+    });
     posts::insert(&state.db, &new_post, idem.as_ref()).await?;
-    let job = DispatchPost { post_id: post_id.clone(), livemode: caller.livemode, request_id };
+    let job = DispatchPost {
+        post_id: post_id.clone(),
+        livemode: caller.livemode,
+        request_id,
+    };
     enqueue_dispatch_or_log(state, &job, post.scheduled_time).await;
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, response_body))
@@ -109,21 +128,35 @@ async fn create_post(state: &AppState, caller: &Caller, key: Option<&str>, body:
 
 /// Picks the connection of every target. Live posts need a connected account for each target (all
 /// missing ones are reported together); test posts fall back to a sandbox account.
-async fn resolve_targets(state: &AppState, caller: &Caller, wanted: &[TargetRequest]) -> ApiResult<Vec<NewTarget>> {
+async fn resolve_targets(
+    state: &AppState,
+    caller: &Caller,
+    wanted: &[TargetRequest],
+) -> ApiResult<Vec<NewTarget>> {
     let mut names: Vec<&str> = wanted.iter().map(|t| t.platform.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let connections = integrations::for_platforms(&state.db, &caller.account_id, caller.livemode, &names).await?;
+    let connections =
+        integrations::for_platforms(&state.db, &caller.account_id, caller.livemode, &names).await?;
     let mut targets = Vec::with_capacity(wanted.len());
     let mut missing = Vec::new();
     for want in wanted {
         let platform = want.platform.as_str();
         let found = connections.iter().find(|c| {
-            c.platform == platform && want.account_id.as_ref().map_or(c.is_default, |label| &c.account_label == label)
+            c.platform == platform
+                && want
+                    .account_id
+                    .as_ref()
+                    .map_or(c.is_default, |label| &c.account_label == label)
         });
         let (label, integration_id) = match (found, caller.livemode) {
             (Some(c), _) => (c.account_label.clone(), Some(c.id.clone())),
-            (None, false) => (want.account_id.clone().unwrap_or_else(|| sandbox_label(want.platform)), None),
+            (None, false) => (
+                want.account_id
+                    .clone()
+                    .unwrap_or_else(|| sandbox_label(want.platform)),
+                None,
+            ),
             (None, true) => {
                 missing.push(match &want.account_id {
                     Some(label) => json!({ "platform": platform, "accountId": label }),
@@ -132,13 +165,22 @@ async fn resolve_targets(state: &AppState, caller: &Caller, wanted: &[TargetRequ
                 continue;
             }
         };
-        targets.push(NewTarget { id: new_id(IdPrefix::Target), platform: platform.to_string(), account_label: label, integration_id });
+        targets.push(NewTarget {
+            id: new_id(IdPrefix::Target),
+            platform: platform.to_string(),
+            account_label: label,
+            integration_id,
+        });
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing
             .iter()
             .map(|m| match m.get("accountId") {
-                Some(label) => format!("{} ({})", m["platform"].as_str().unwrap_or(""), label.as_str().unwrap_or("")),
+                Some(label) => format!(
+                    "{} ({})",
+                    m["platform"].as_str().unwrap_or(""),
+                    label.as_str().unwrap_or("")
+                ),
                 None => m["platform"].as_str().unwrap_or("").to_string(),
             })
             .collect();
@@ -169,14 +211,37 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<axum::Json<Page<PostView>>> {
     let params = pagination::parse(query.as_deref(), &["status"])?;
-    let status = params.extra.iter().find(|(k, _)| k == "status").map(|(_, v)| v.as_str());
-    const STATUSES: [&str; 7] = ["scheduled", "queued", "publishing", "published", "partially_published", "failed", "canceled"];
+    let status = params
+        .extra
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.as_str());
+    const STATUSES: [&str; 7] = [
+        "scheduled",
+        "queued",
+        "publishing",
+        "published",
+        "partially_published",
+        "failed",
+        "canceled",
+    ];
     if let Some(s) = status
         && !STATUSES.contains(&s)
     {
-        return Err(ApiError::field("status", format!("must be one of {}", STATUSES.join(", "))));
+        return Err(ApiError::field(
+            "status",
+            format!("must be one of {}", STATUSES.join(", ")),
+        ));
     }
-    let rows = posts::list(&state.db, &caller.account_id, caller.livemode, status, params.after, params.limit + 1).await?;
+    let rows = posts::list(
+        &state.db,
+        &caller.account_id,
+        caller.livemode,
+        status,
+        params.after,
+        params.limit + 1,
+    )
+    .await?;
     Ok(axum::Json(pagination::page(
         rows,
         params.limit,
@@ -234,9 +299,14 @@ pub async fn retry(
     idempotency::guarded(&state, &caller, key.as_deref(), "POST", &path, b"", async {
         match posts::retry_failed(&state.db, &caller.account_id, caller.livemode, &id).await? {
             Change::Done(p, t) => {
-                let job = DispatchPost { post_id: p.id.clone(), livemode: caller.livemode, request_id: current_request_id() };
+                let job = DispatchPost {
+                    post_id: p.id.clone(),
+                    livemode: caller.livemode,
+                    request_id: current_request_id(),
+                };
                 enqueue_dispatch_or_log(&state, &job, None).await;
-                let body = serde_json::to_vec(&PostView::from_rows(p, t)).map_err(ApiError::internal)?;
+                let body =
+                    serde_json::to_vec(&PostView::from_rows(p, t)).map_err(ApiError::internal)?;
                 Ok((StatusCode::ACCEPTED, body))
             }
             Change::NotFound => Err(ApiError::not_found("post")),

@@ -80,7 +80,12 @@ pub async fn update(
 }
 
 /// Adds `amount` credits with a ledger entry in the same transaction; returns the new balance.
-pub async fn grant_credits(db: &Db, id: &str, amount: i64, reason: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn grant_credits(
+    db: &Db,
+    id: &str,
+    amount: i64,
+    reason: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let balance: Option<i64> = sqlx::query_scalar(
         "UPDATE accounts SET credits_balance = credits_balance + $2, updated_at = now() WHERE id = $1
@@ -90,7 +95,9 @@ pub async fn grant_credits(db: &Db, id: &str, amount: i64, reason: &str) -> Resu
     .bind(amount)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(balance) = balance else { return Ok(None) };
+    let Some(balance) = balance else {
+        return Ok(None);
+    };
     sqlx::query("INSERT INTO credit_ledger (account_id, amount, reason, balance_after) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(amount)

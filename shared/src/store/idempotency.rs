@@ -39,7 +39,13 @@ struct Existing {
 pub const RETENTION_HOURS: i64 = 24;
 pub const STALE_CLAIM_SECS: i64 = 60;
 
-pub async fn claim(db: &Db, scope: &IdemScope<'_>, method: &str, path: &str, hash: &[u8]) -> Result<Claim, sqlx::Error> {
+pub async fn claim(
+    db: &Db,
+    scope: &IdemScope<'_>,
+    method: &str,
+    path: &str,
+    hash: &[u8],
+) -> Result<Claim, sqlx::Error> {
     for _ in 0..3 {
         let claimed: Option<bool> = sqlx::query_scalar(
             "INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state)
@@ -82,16 +88,26 @@ pub async fn claim(db: &Db, scope: &IdemScope<'_>, method: &str, path: &str, has
         if e.method != method || e.path != path || e.request_hash != hash {
             return Ok(Claim::Mismatch);
         }
-        return Ok(match (e.state.as_str(), e.response_status, e.response_body) {
-            ("done", Some(status), Some(body)) => Claim::Done { status: status as u16, body },
-            _ => Claim::InProgress,
-        });
+        return Ok(
+            match (e.state.as_str(), e.response_status, e.response_body) {
+                ("done", Some(status), Some(body)) => Claim::Done {
+                    status: status as u16,
+                    body,
+                },
+                _ => Claim::InProgress,
+            },
+        );
     }
     Ok(Claim::InProgress)
 }
 
 /// Stores the response of a claimed key (for work that was not a single database write).
-pub async fn complete(db: &Db, scope: &IdemScope<'_>, status: u16, body: &[u8]) -> Result<(), sqlx::Error> {
+pub async fn complete(
+    db: &Db,
+    scope: &IdemScope<'_>,
+    status: u16,
+    body: &[u8],
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE idempotency_keys SET state = 'done', response_status = $4, response_body = $5
          WHERE account_id = $1 AND livemode = $2 AND key = $3 AND state = 'in_progress'",
@@ -119,9 +135,11 @@ pub async fn release(db: &Db, scope: &IdemScope<'_>) -> Result<(), sqlx::Error> 
 
 /// Deletes records past their retention; returns how many.
 pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
-        .bind(RETENTION_HOURS as i32)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected())
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+    )
+    .bind(RETENTION_HOURS as i32)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
 }

@@ -124,7 +124,12 @@ pub async fn list(
     .await
 }
 
-pub async fn get(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<Option<IntegrationRow>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Option<IntegrationRow>, sqlx::Error> {
     sqlx::query_as::<_, IntegrationRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM integrations WHERE account_id = $1 AND livemode = $2 AND id = $3"
     )))
@@ -135,7 +140,12 @@ pub async fn get(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<
     .await
 }
 
-pub async fn delete(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
     sqlx::query("DELETE FROM integrations WHERE account_id = $1 AND livemode = $2 AND id = $3")
         .bind(account_id)
         .bind(livemode)

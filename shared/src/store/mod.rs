@@ -26,12 +26,22 @@ pub fn connect_lazy(url: &str, size: u32) -> Result<Db, sqlx::Error> {
 }
 
 pub async fn connect(url: &str, size: u32) -> Result<Db, sqlx::Error> {
-    PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).connect(url).await
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
 }
 
 /// Whether an error means "the database is unreachable" rather than "this statement is wrong".
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+    )
 }
 
 /// Whether an error is a unique-constraint violation (SQLSTATE 23505).

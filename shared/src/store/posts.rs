@@ -62,12 +62,20 @@ pub struct IdemResponse<'a> {
 }
 
 /// Inserts the post, its targets and the idempotent response in one statement (one implicit transaction).
-pub async fn insert(db: &Db, p: &NewPost<'_>, idem: Option<&IdemResponse<'_>>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    p: &NewPost<'_>,
+    idem: Option<&IdemResponse<'_>>,
+) -> Result<(), sqlx::Error> {
     let ids: Vec<&str> = p.targets.iter().map(|t| t.id.as_str()).collect();
     let positions: Vec<i32> = (0..p.targets.len() as i32).collect();
     let platforms: Vec<&str> = p.targets.iter().map(|t| t.platform.as_str()).collect();
     let labels: Vec<&str> = p.targets.iter().map(|t| t.account_label.as_str()).collect();
-    let integrations: Vec<Option<&str>> = p.targets.iter().map(|t| t.integration_id.as_deref()).collect();
+    let integrations: Vec<Option<&str>> = p
+        .targets
+        .iter()
+        .map(|t| t.integration_id.as_deref())
+        .collect();
     sqlx::query(
         "WITH p AS (
             INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id)
@@ -106,7 +114,12 @@ pub async fn insert(db: &Db, p: &NewPost<'_>, idem: Option<&IdemResponse<'_>>) -
     .map(|_| ())
 }
 
-pub async fn get(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<Option<(PostRow, Vec<TargetRow>)>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Option<(PostRow, Vec<TargetRow>)>, sqlx::Error> {
     let post = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3"
     )))
@@ -174,29 +187,43 @@ pub enum Change {
 }
 
 /// Cancels a post none of whose targets has started.
-pub async fn cancel(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<Change, sqlx::Error> {
+pub async fn cancel(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Change, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE")
-            .bind(id)
-            .bind(account_id)
-            .bind(livemode)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(status) = status else { return Ok(Change::NotFound) };
-    let started: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM post_targets WHERE post_id = $1 AND status <> 'pending')")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(livemode)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(status) = status else {
+        return Ok(Change::NotFound);
+    };
+    let started: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM post_targets WHERE post_id = $1 AND status <> 'pending')",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
     if !matches!(status.as_str(), "scheduled" | "queued") || started {
         return Ok(Change::Conflict(status));
     }
-    sqlx::query("UPDATE posts SET status = 'canceled', updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE post_targets SET status = 'canceled', updated_at = now() WHERE post_id = $1")
+    sqlx::query("UPDATE posts SET status = 'canceled', updated_at = now() WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE post_targets SET status = 'canceled', updated_at = now() WHERE post_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(match get(db, account_id, livemode, id).await? {
         Some((p, t)) => Change::Done(p, t),
@@ -205,16 +232,24 @@ pub async fn cancel(db: &Db, account_id: &str, livemode: bool, id: &str) -> Resu
 }
 
 /// Puts the failed targets of a post back to `pending` and the post back to `queued`.
-pub async fn retry_failed(db: &Db, account_id: &str, livemode: bool, id: &str) -> Result<Change, sqlx::Error> {
+pub async fn retry_failed(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Change, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE")
-            .bind(id)
-            .bind(account_id)
-            .bind(livemode)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(status) = status else { return Ok(Change::NotFound) };
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(livemode)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(status) = status else {
+        return Ok(Change::NotFound);
+    };
     if status == "canceled" {
         return Ok(Change::Conflict(status));
     }
@@ -229,7 +264,10 @@ pub async fn retry_failed(db: &Db, account_id: &str, livemode: bool, id: &str) -
     if reset.rows_affected() == 0 {
         return Ok(Change::Conflict(status));
     }
-    sqlx::query("UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(match get(db, account_id, livemode, id).await? {
         Some((p, t)) => Change::Done(p, t),

@@ -7,6 +7,7 @@ use super::entries::{entry_platform, platform_entries};
 use super::fields::{Errors, MAX_TEXT_CHARS, MAX_TITLE_CHARS, Slot, kind};
 use super::{Content, PlatformEntry, TargetRequest, targets};
 use crate::platform::{MediaType, Platform};
+use crate::rules::{default_title, rules};
 
 const MAX_IMAGE_URLS: usize = 35;
 
@@ -61,9 +62,20 @@ pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Ve
         }
     }
 
-    let title_for_rules = match &title {
-        Slot::Ok(s) if !s.trim().is_empty() => Slot::Ok(s.as_str()),
-        Slot::Ok(_) | Slot::Absent => Slot::Absent,
+    // A platform that needs a title (youtube) takes the first line of the text when none is given, as the
+    // docs' video example expects; the derived title is stored in the content so every reader sees the same one.
+    let needs_title = entries
+        .iter()
+        .any(|e| rules(entry_platform(e)).title.is_some_and(|t| t.required));
+    let derived_title = match (&title, text_ok) {
+        (Slot::Absent, Some(t)) if needs_title => default_title(t),
+        (Slot::Ok(s), Some(t)) if needs_title && s.trim().is_empty() => default_title(t),
+        _ => None,
+    };
+    let title_for_rules = match (&title, &derived_title) {
+        (_, Some(d)) => Slot::Ok(d.as_str()),
+        (Slot::Ok(s), None) if !s.trim().is_empty() => Slot::Ok(s.as_str()),
+        (Slot::Ok(_) | Slot::Absent, None) => Slot::Absent,
         _ => Slot::Invalid,
     };
     let facts = targets::Facts {
@@ -101,7 +113,9 @@ pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Ve
         media_type: resolved,
         image_urls,
         video_url: video.ok(),
-        title: title.ok().and_then(nonblank),
+        title: derived_title
+            .clone()
+            .or_else(|| title.ok().and_then(nonblank)),
         platform: entries,
     };
     (content, targets)

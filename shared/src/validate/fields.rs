@@ -164,8 +164,8 @@ impl Errors {
             self.add(
                 field,
                 format!(
-                    "must not contain {what} (only newline, carriage return and tab are allowed); found U+{:04X} \
-                     at character {}",
+                    "must not contain {what} (only newline, carriage return and tab are \
+                     allowed); found U+{:04X} at character {}",
                     c as u32,
                     at + 1
                 ),

@@ -129,7 +129,9 @@ fn seed_scheduled_posts_are_valid() {
         ),
     ] {
         let body = json!({
-            "post": { "content": { "text": text, "mediaType": "text", "platform": ["threads", "x", "linkedin"] } },
+            "post": { "content": {
+                "text": text, "mediaType": "text", "platform": ["threads", "x", "linkedin"]
+            } },
             "scheduledTime": at
         });
         let v = check(&body).unwrap();
@@ -138,10 +140,10 @@ fn seed_scheduled_posts_are_valid() {
 }
 
 #[test]
-fn seed_video_post_only_lacks_the_youtube_title() {
-    // The seed's video example targets youtube without a title, which YouTube requires: it is the one error.
+fn seed_video_post_takes_its_youtube_title_from_the_text() {
+    // The seed's video example targets youtube without a title: the first line of the text becomes the title.
     let body = post(json!({
-        "text": "Watch our full product walkthrough",
+        "text": "Watch our full product walkthrough\nMore below",
         "mediaType": "video",
         "videoUrl": "https://example.com/videos/product-demo.mp4",
         "platform": [
@@ -150,15 +152,38 @@ fn seed_video_post_only_lacks_the_youtube_title() {
             "youtube"
         ]
     }));
-    let e = only_error(&body);
+    let v = check(&body).unwrap();
+    assert_eq!(
+        v.content.title.as_deref(),
+        Some("Watch our full product walkthrough")
+    );
+    // Without text there is nothing to take a title from.
+    let mut no_text = body.clone();
+    no_text["post"]["content"]
+        .as_object_mut()
+        .unwrap()
+        .remove("text");
+    let e = only_error(&no_text);
     assert_eq!(
         (e.field.as_str(), e.platform),
         ("post.content.title", Some(Platform::Youtube))
     );
-    assert_eq!(e.message, "youtube needs a title (at most 100 characters)");
-    let mut with_title = body.clone();
-    with_title["post"]["content"]["title"] = json!("Product walkthrough");
-    assert!(check(&with_title).is_ok());
+    // Other platforms never get a derived title.
+    let x_only = post(json!({ "text": "Hello", "platform": ["x"] }));
+    assert_eq!(check(&x_only).unwrap().content.title, None);
+}
+
+#[test]
+fn derived_titles_fit_youtube() {
+    use crate::rules::default_title;
+    assert_eq!(
+        default_title("\n  <b>Launch</b> day \nrest"),
+        Some("bLaunch/b day".to_string())
+    );
+    let long = "word ".repeat(40);
+    let t = default_title(&long).unwrap();
+    assert!(t.chars().count() <= 100 && t.ends_with('…'), "{t}");
+    assert_eq!(default_title(" \n <> "), None);
 }
 
 #[test]
@@ -277,7 +302,11 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             "{key}"
         );
     }
-    let entries = json!(["x", 7, null, ["x"], { "platform": 1, "accountId": "a" }, { "platform": "x", "accountId": null }]);
+    let entries = json!([
+        "x", 7, null, ["x"],
+        { "platform": 1, "accountId": "a" },
+        { "platform": "x", "accountId": null }
+    ]);
     let errs = errors(&post(json!({ "text": "hi", "platform": entries })));
     let shape = "must be a platform name or an object {\"platform\", \"accountId\"}; got";
     assert_eq!(
@@ -302,7 +331,12 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
 fn unknown_fields_are_refused_with_hints() {
     let body = json!({
         "post": {
-            "content": { "text": "hi", "platform": [{ "platform": "x", "account_id": "a" }], "scheduledAt": "x", "colour": 1 },
+            "content": {
+                "text": "hi",
+                "platform": [{ "platform": "x", "account_id": "a" }],
+                "scheduledAt": "x",
+                "colour": 1
+            },
             "text": "misplaced"
         },
         "scheduled_time": "2026-03-09T14:00:00Z",

@@ -14,9 +14,8 @@ fn media_type_is_inferred_when_absent() {
     assert_eq!(check(&image).unwrap().content.media_type, MediaType::Image);
     let text = post(json!({ "text": "t", "imageUrls": [], "platform": ["x"] }));
     assert_eq!(check(&text).unwrap().content.media_type, MediaType::Text);
-    let both = post(
-        json!({ "imageUrls": [img], "videoUrl": "https://cdn.example.com/a.mp4", "platform": ["x"] }),
-    );
+    let vid = "https://cdn.example.com/a.mp4";
+    let both = post(json!({ "imageUrls": [img], "videoUrl": vid, "platform": ["x"] }));
     assert_eq!(
         pairs(&errors(&both)),
         [(

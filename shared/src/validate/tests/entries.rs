@@ -117,5 +117,9 @@ fn duplicate_targets_are_refused_on_the_later_entry() {
         ]
     );
     // The same accountId on two platforms is two targets.
-    assert!(check(&text_to(json!([{ "platform": "x", "accountId": "a" }, { "platform": "threads", "accountId": "a" }]))).is_ok());
+    let same_id = json!([
+        { "platform": "x", "accountId": "a" },
+        { "platform": "threads", "accountId": "a" }
+    ]);
+    assert!(check(&text_to(same_id)).is_ok());
 }

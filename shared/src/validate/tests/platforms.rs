@@ -62,7 +62,11 @@ fn x_counts_weighted_characters() {
 
 #[test]
 fn one_error_per_platform_and_rule() {
-    let targets = json!([{ "platform": "x", "accountId": "a" }, { "platform": "x", "accountId": "b" }, "threads"]);
+    let targets = json!([
+        { "platform": "x", "accountId": "a" },
+        { "platform": "x", "accountId": "b" },
+        "threads"
+    ]);
     let errs = errors(&text_post(&"a".repeat(600), targets));
     let got: Vec<(Option<Platform>, &str)> = errs
         .iter()
@@ -224,7 +228,17 @@ fn youtube_takes_a_video_and_a_title() {
         title,
         needs,
     );
-    fails_once(&video(json!("  "), "d"), Platform::Youtube, title, needs);
+    let blank = post(json!({ "title": "  ", "videoUrl": VIDEO, "platform": ["youtube"] }));
+    fails_once(&blank, Platform::Youtube, title, needs);
+    // A blank title with text takes the text's first line.
+    assert_eq!(
+        check(&video(json!("  "), "d"))
+            .unwrap()
+            .content
+            .title
+            .as_deref(),
+        Some("d")
+    );
     let forbidden = "youtube does not accept `<` or `>` in the title";
     fails_once(
         &video(json!("a <b> title"), "d"),
@@ -297,7 +311,6 @@ fn every_failing_target_is_reported_together() {
             ("tiktok", "post.content.text"),
             ("youtube", "post.content.videoUrl"),
             ("youtube", "post.content.imageUrls"),
-            ("youtube", "post.content.title"),
         ]
     );
 }

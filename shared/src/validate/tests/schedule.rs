@@ -73,7 +73,10 @@ fn scheduled_time_rules() {
 
 #[test]
 fn schedule_problems_join_other_errors_as_a_validation_error() {
-    let body = json!({ "post": { "content": { "text": "t", "platform": ["myspace"] } }, "scheduledTime": "2026-03-09" });
+    let body = json!({
+        "post": { "content": { "text": "t", "platform": ["myspace"] } },
+        "scheduledTime": "2026-03-09"
+    });
     let failure = check(&body).unwrap_err();
     assert_eq!(failure.code(), "validation_error");
     let fields: Vec<&str> = failure.errors().iter().map(|e| e.field.as_str()).collect();
