@@ -48,16 +48,31 @@ pub async fn begin(
     body: &[u8],
 ) -> Result<Begun, ApiError> {
     let scope = scope(caller, key);
-    Ok(match idempotency::claim(&state.db, &scope, method, path, &sha256(body)).await? {
+    let claim = idempotency::claim(&state.db, &scope, method, path, &sha256(body)).await?;
+    Ok(answer(claim))
+}
+
+/// How to answer a request whose key already has a live record, if it has one. Used where the work itself
+/// claims the key (a post is inserted together with its record).
+pub async fn existing(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    method: &str,
+    path: &str,
+    hash: &[u8],
+) -> Result<Option<Response>, ApiError> {
+    let found = idempotency::lookup(&state.db, &scope(caller, key), method, path, hash).await?;
+    Ok(found.map(|claim| match answer(claim) {
+        Begun::Answer(response) => response,
+        Begun::Proceed => in_progress(),
+    }))
+}
+
+fn answer(claim: Claim) -> Begun {
+    match claim {
         Claim::Claimed => Begun::Proceed,
-        Claim::InProgress => Begun::Answer(
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry in a moment.",
-            )
-            .into_response(),
-        ),
+        Claim::InProgress => Begun::Answer(in_progress()),
         Claim::Mismatch => Begun::Answer(
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,7 +82,16 @@ pub async fn begin(
             .into_response(),
         ),
         Claim::Done { status, body } => Begun::Answer(replay(status, body)),
-    })
+    }
+}
+
+pub fn in_progress() -> Response {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still being processed; retry in a moment.",
+    )
+    .into_response()
 }
 
 pub fn scope<'a>(caller: &'a Caller, key: &'a str) -> IdemScope<'a> {

@@ -10,13 +10,14 @@ use axum::{
 use chrono::Utc;
 use serde_json::json;
 use soku_shared::{
+    crypto::sha256,
     ids::{IdPrefix, new_id},
     jobs::DispatchPost,
     platform::Platform,
     post::{CreatedPost, CreatedTarget, PostView, fmt_time},
     store::{
         integrations,
-        posts::{self, Change, IdemResponse, NewPost, NewTarget},
+        posts::{self, Change, IdemRecord, NewPost, NewTarget},
     },
     validate::{TargetRequest, ValidationFailure, validate_post},
 };
@@ -25,11 +26,13 @@ use crate::{
     auth::Caller,
     body::JsonBody,
     error::{ApiError, ApiResult, ErrorBody, current_request_id},
-    idempotency::{self, Begun, json_response},
+    idempotency::{self, json_response},
     pagination::{self, Page},
     queue::enqueue_dispatch_or_log,
     state::AppState,
 };
+
+const PATH: &str = "/v1/posts";
 
 /// Create a post for one or more platforms, now or at `scheduledTime`.
 #[utoipa::path(post, path = "/v1/posts", tag = "posts",
@@ -49,34 +52,20 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;
+    let hash = sha256(&body.bytes);
     if let Some(key) = &key
-        && let Begun::Answer(response) =
-            idempotency::begin(&state, &caller, key, "POST", "/v1/posts", &body.bytes).await?
+        && let Some(answer) =
+            idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?
     {
-        return Ok(response);
+        return Ok(answer);
     }
-    let result = create_post(&state, &caller, key.as_deref(), &body).await;
-    if result.is_err()
-        && let Some(key) = &key
-    {
-        idempotency::release(&state, &caller, key).await;
-    }
-    result
-}
-
-async fn create_post(
-    state: &AppState,
-    caller: &Caller,
-    key: Option<&str>,
-    body: &JsonBody,
-) -> ApiResult<Response> {
     let tolerance = chrono::Duration::seconds(state.settings.schedule_tolerance_secs as i64);
     let post =
         validate_post(&body.value, Utc::now(), tolerance).map_err(|failure| match failure {
             ValidationFailure::Fields(fields) => ApiError::validation(fields),
             ValidationFailure::ScheduledTime(fields) => ApiError::scheduled_time(fields),
         })?;
-    let targets = resolve_targets(state, caller, &post.targets).await?;
+    let targets = resolve_targets(&state, &caller, &post.targets).await?;
     let post_id = new_id(IdPrefix::Post);
     let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
         "scheduled"
@@ -110,18 +99,26 @@ async fn create_post(
         request_id: &request_id,
         targets: &targets,
     };
-    let idem = key.map(|key| IdemResponse {
-        scope: idempotency::scope(caller, key),
+    let record = key.as_deref().map(|key| IdemRecord {
+        scope: idempotency::scope(&caller, key),
+        method: "POST",
+        path: PATH,
+        request_hash: &hash,
         status: 202,
         body: &response_body,
     });
-    posts::insert(&state.db, &new_post, idem.as_ref()).await?;
+    if !posts::insert(&state.db, &new_post, record.as_ref()).await? {
+        // A concurrent request with the same key won the insert: answer as it did.
+        let key = key.as_deref().unwrap_or_default();
+        let answer = idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?;
+        return Ok(answer.unwrap_or_else(idempotency::in_progress));
+    }
     let job = DispatchPost {
         post_id: post_id.clone(),
         livemode: caller.livemode,
         request_id,
     };
-    enqueue_dispatch_or_log(state, &job, post.scheduled_time).await;
+    enqueue_dispatch_or_log(&state, &job, post.scheduled_time).await;
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, response_body))
 }

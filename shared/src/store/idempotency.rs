@@ -85,20 +85,45 @@ pub async fn claim(
         .await?;
         // The row can vanish between the two statements (released by its owner): try again.
         let Some(e) = existing else { continue };
-        if e.method != method || e.path != path || e.request_hash != hash {
-            return Ok(Claim::Mismatch);
-        }
-        return Ok(
-            match (e.state.as_str(), e.response_status, e.response_body) {
-                ("done", Some(status), Some(body)) => Claim::Done {
-                    status: status as u16,
-                    body,
-                },
-                _ => Claim::InProgress,
-            },
-        );
+        return Ok(verdict(e, method, path, hash));
     }
     Ok(Claim::InProgress)
+}
+
+/// The record of a key, if one is live (younger than the retention): what a request with that key must do.
+/// `None`: the key is free.
+pub async fn lookup(
+    db: &Db,
+    scope: &IdemScope<'_>,
+    method: &str,
+    path: &str,
+    hash: &[u8],
+) -> Result<Option<Claim>, sqlx::Error> {
+    let existing = sqlx::query_as::<_, Existing>(
+        "SELECT method, path, request_hash, state, response_status, response_body FROM idempotency_keys
+         WHERE account_id = $1 AND livemode = $2 AND key = $3
+           AND created_at >= now() - make_interval(hours => $4)",
+    )
+    .bind(scope.account_id)
+    .bind(scope.livemode)
+    .bind(scope.key)
+    .bind(RETENTION_HOURS as i32)
+    .fetch_optional(db)
+    .await?;
+    Ok(existing.map(|e| verdict(e, method, path, hash)))
+}
+
+fn verdict(e: Existing, method: &str, path: &str, hash: &[u8]) -> Claim {
+    if e.method != method || e.path != path || e.request_hash != hash {
+        return Claim::Mismatch;
+    }
+    match (e.state.as_str(), e.response_status, e.response_body) {
+        ("done", Some(status), Some(body)) => Claim::Done {
+            status: status as u16,
+            body,
+        },
+        _ => Claim::InProgress,
+    }
 }
 
 /// Stores the response of a claimed key (for work that was not a single database write).

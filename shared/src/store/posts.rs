@@ -54,19 +54,24 @@ pub struct NewPost<'a> {
     pub targets: &'a [NewTarget],
 }
 
-/// The response to store with the post when the request holds an idempotency claim.
-pub struct IdemResponse<'a> {
+/// The idempotency record written with the post when the request carried a key.
+pub struct IdemRecord<'a> {
     pub scope: IdemScope<'a>,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub request_hash: &'a [u8],
     pub status: u16,
     pub body: &'a [u8],
 }
 
-/// Inserts the post, its targets and the idempotent response in one statement (one implicit transaction).
+/// Inserts the post, its targets and (with a key) the finished idempotency record in one statement, so they
+/// exist together or not at all. With a key, the record's unique index decides between concurrent requests:
+/// the statement that loses inserts nothing and returns `false` (read the winner's record and replay it).
 pub async fn insert(
     db: &Db,
     p: &NewPost<'_>,
-    idem: Option<&IdemResponse<'_>>,
-) -> Result<(), sqlx::Error> {
+    idem: Option<&IdemRecord<'_>>,
+) -> Result<bool, sqlx::Error> {
     let ids: Vec<&str> = p.targets.iter().map(|t| t.id.as_str()).collect();
     let positions: Vec<i32> = (0..p.targets.len() as i32).collect();
     let platforms: Vec<&str> = p.targets.iter().map(|t| t.platform.as_str()).collect();
@@ -76,23 +81,29 @@ pub async fn insert(
         .iter()
         .map(|t| t.integration_id.as_deref())
         .collect();
-    sqlx::query(
-        "WITH p AS (
+    sqlx::query_scalar::<_, bool>(
+        "WITH claim AS (
+            INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state,
+                                          response_status, response_body)
+            SELECT $2, $3, $13, $14, $15, $16, 'done', $17, $18 WHERE $13::text IS NOT NULL
+            ON CONFLICT (account_id, livemode, key) DO UPDATE
+              SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
+                  state = 'done', response_status = EXCLUDED.response_status,
+                  response_body = EXCLUDED.response_body, created_at = now(), locked_at = now()
+              WHERE idempotency_keys.created_at < now() - make_interval(hours => $19)
+            RETURNING 1
+         ), p AS (
             INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+            SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+            RETURNING id
          ), t AS (
             INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id)
-            SELECT u.id, (SELECT id FROM p), u.pos, u.platform, u.label, u.integration
-            FROM UNNEST($8::text[], $9::int4[], $10::text[], $11::text[], $12::text[])
+            SELECT u.id, p.id, u.pos, u.platform, u.label, u.integration
+            FROM p, UNNEST($8::text[], $9::int4[], $10::text[], $11::text[], $12::text[])
                  AS u(id, pos, platform, label, integration)
             RETURNING 1
-         ), i AS (
-            UPDATE idempotency_keys SET state = 'done', response_status = $14, response_body = $15
-            WHERE $13::text IS NOT NULL AND account_id = $2 AND livemode = $3 AND key = $13
-              AND state = 'in_progress'
-            RETURNING 1
          )
-         SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM i)",
+         SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[])",
     )
     .bind(p.id)
     .bind(p.account_id)
@@ -107,11 +118,14 @@ pub async fn insert(
     .bind(&labels)
     .bind(&integrations)
     .bind(idem.map(|i| i.scope.key))
+    .bind(idem.map(|i| i.method))
+    .bind(idem.map(|i| i.path))
+    .bind(idem.map(|i| i.request_hash))
     .bind(idem.map(|i| i.status as i32))
     .bind(idem.map(|i| i.body))
-    .execute(db)
+    .bind(super::idempotency::RETENTION_HOURS as i32)
+    .fetch_one(db)
     .await
-    .map(|_| ())
 }
 
 pub async fn get(
