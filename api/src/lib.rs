@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod id_path;
 pub mod idempotency;
 pub mod pagination;
 pub mod queue;

@@ -3,7 +3,7 @@
 
 use axum::{
     Extension, Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -23,6 +23,7 @@ use crate::{
     auth::Caller,
     body::JsonBody,
     error::{ApiError, ApiResult, ErrorBody},
+    id_path::Id,
     idempotency,
     pagination::{self, Page},
     state::AppState,
@@ -295,7 +296,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<IntegrationView>> {
     match integrations::get(&state.db, &caller.account_id, caller.livemode, &id).await? {
         Some(row) => Ok(Json(row.into())),
@@ -310,7 +311,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<Deleted>> {
     if integrations::delete(&state.db, &caller.account_id, caller.livemode, &id).await? {
         Ok(Json(Deleted { id, deleted: true }))

@@ -3,7 +3,7 @@
 
 use axum::{
     Extension,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -26,6 +26,7 @@ use crate::{
     auth::Caller,
     body::JsonBody,
     error::{ApiError, ApiResult, ErrorBody, current_request_id},
+    id_path::Id,
     idempotency::{self, json_response},
     pagination::{self, Page},
     queue::enqueue_dispatch_or_log,
@@ -254,7 +255,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<axum::Json<PostView>> {
     match posts::get(&state.db, &caller.account_id, caller.livemode, &id).await? {
         Some((p, t)) => Ok(axum::Json(PostView::from_rows(p, t))),
@@ -269,7 +270,7 @@ pub async fn get(
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<axum::Json<PostView>> {
     match posts::cancel(&state.db, &caller.account_id, caller.livemode, &id).await? {
         Change::Done(p, t) => Ok(axum::Json(PostView::from_rows(p, t))),
@@ -288,7 +289,7 @@ pub async fn cancel(
 pub async fn retry(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    Id(id): Id,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;

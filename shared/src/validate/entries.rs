@@ -35,10 +35,12 @@ pub(super) fn platform_entries(errs: &mut Errors, v: Option<&Value>) -> Vec<Plat
     if items.is_empty() {
         errs.add(FIELD, "must name at least one platform");
     } else if items.len() > MAX_TARGETS {
+        // One error for the list; checking each of thousands of entries would only bury it.
         errs.add(
             FIELD,
             format!("has {} entries; the limit is {MAX_TARGETS}", items.len()),
         );
+        return Vec::new();
     }
     let mut first_seen: HashMap<(Platform, Option<&str>), usize> = HashMap::new();
     let mut entries = Vec::new();
