@@ -6,6 +6,7 @@ use axum::{
     extract::{FromRequest, Request},
     http::{StatusCode, header},
 };
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::{error::ApiError, state::AppState};
@@ -52,12 +53,28 @@ impl FromRequest<AppState> for JsonBody {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        let body = req.into_body();
         if declared.is_some_and(|n| n > limit as u64) {
+            drain_stream(body.into_data_stream()).await;
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| too_large())?;
+        let mut stream = body.into_data_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "The request body could not be read to its end.",
+                )
+            })?;
+            if bytes.len() + chunk.len() > limit {
+                drain_stream(stream).await;
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let bytes = Bytes::from(bytes);
         let value = serde_json::from_slice::<Value>(&bytes).map_err(|e| {
             let reason = if bytes.is_empty() {
                 "the body is empty".to_string()
@@ -72,4 +89,20 @@ impl FromRequest<AppState> for JsonBody {
         })?;
         Ok(JsonBody { bytes, value })
     }
+}
+
+/// Reads and discards what is left of an oversized body (up to a bound, for a bounded time), so the client
+/// receives the 413 instead of a connection closed under its upload.
+async fn drain_stream(mut stream: axum::body::BodyDataStream) {
+    const MAX_DRAIN: usize = 64 * 1024 * 1024;
+    let discard = async {
+        let mut seen = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > MAX_DRAIN {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), discard).await;
 }

@@ -108,8 +108,7 @@ impl Settings {
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
-                toml::from_str::<FileSettings>(&text)
-                    .map_err(|e| bad(&path.display().to_string(), e.message().to_string()))?
+                parse_file(&path.display().to_string(), &text)?
             }
             None => FileSettings::default(),
         };
@@ -245,6 +244,21 @@ impl Settings {
     pub fn redis_url(&self) -> &str {
         self.redis_url.expose_secret()
     }
+}
+
+/// Parses `soku.toml`, naming the key (not just the file) when a value has the wrong type.
+fn parse_file(file: &str, text: &str) -> Result<FileSettings, ConfigError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(file, e.message().to_string()))?;
+    for (key, value) in &table {
+        let mut single = toml::Table::new();
+        single.insert(key.clone(), value.clone());
+        if let Err(e) = FileSettings::deserialize(single) {
+            return Err(bad(&format!("{file}: {key}"), e.message().to_string()));
+        }
+    }
+    FileSettings::deserialize(table).map_err(|e| bad(file, e.message().to_string()))
 }
 
 fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {

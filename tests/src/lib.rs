@@ -6,10 +6,11 @@
 mod env;
 mod fixtures;
 mod http;
+mod inspect;
 mod process;
 mod raw;
 
-pub use env::{Account, TestEnv, setup};
+pub use env::{Account, TestEnv, setup, setup_unlimited};
 pub use fixtures::{
     TEST_TOKEN_PREFIX, assert_id, assert_time_ms, random_alnum, random_live_key, text_post,
     time_from_now,

@@ -178,6 +178,17 @@ impl ApiProc {
         }
     }
 
+    /// Panics unless the process still answers `/healthz` and has logged no panic.
+    pub async fn assert_healthy(&self) {
+        self.get("/healthz").send().await.expect(200);
+        let log = self.log();
+        assert!(
+            !log.contains("panicked"),
+            "the server panicked:\n{}",
+            self.log_tail(40)
+        );
+    }
+
     /// Everything the process has printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

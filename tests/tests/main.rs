@@ -3,10 +3,13 @@
 
 mod auth;
 mod cli;
+mod config;
 mod errors;
 mod idempotency;
 mod integrations;
+mod odd_requests;
 mod openapi_health;
+mod platform_rules;
 mod post_lifecycle;
 mod posts;
 mod rate_limit;

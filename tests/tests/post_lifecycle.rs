@@ -134,8 +134,39 @@ async fn list_filters_by_status() {
         .expect(200)
         .clone();
     assert!(ids(&page).is_empty());
+    for status in [
+        "publishing",
+        "published",
+        "partially_published",
+        "failed",
+        "canceled",
+    ] {
+        let page = api
+            .get_with(&format!("/v1/posts?status={status}"), &acct.test_key)
+            .await;
+        assert!(
+            ids(page.expect(200)).is_empty(),
+            "status={status}: {}",
+            page.text
+        );
+    }
     let r = api.get_with("/v1/posts?status=bogus", &acct.test_key).await;
     r.error(400, "validation_error");
+}
+
+#[tokio::test]
+async fn cancel_queued_post_whose_targets_have_not_started() {
+    // `soku api` runs no worker, so the targets of a queued post stay pending.
+    let (_env, acct, api) = setup().await;
+    let id = create(&api, &acct.test_key, false).await;
+    let canceled = api
+        .delete_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await;
+    assert_eq!(canceled.expect(200)["status"], "canceled");
+    let post = api
+        .get_with(&format!("/v1/posts/{id}"), &acct.test_key)
+        .await;
+    assert_eq!(post.expect(200)["status"], "canceled");
 }
 
 #[tokio::test]

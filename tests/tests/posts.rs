@@ -1,5 +1,5 @@
 //! Post intake (API.md "Posts", `POST /v1/posts`): the 202 body, durable storage and a job in Redis before the
-//! 202, per-platform rules with every failure reported at once, integrations for live posts, scheduled times.
+//! 202, integrations for live posts, scheduled times. The platform rules are in `platform_rules.rs`.
 
 use soku_tests::*;
 
@@ -8,14 +8,6 @@ fn post_id(r: &Resp) -> String {
         .as_str()
         .expect("postSubmissionId")
         .to_string()
-}
-
-/// The `details.fields` entries of a 400 `validation_error` that carry `platform`.
-fn entries_for<'a>(fields: &'a [Value], platform: &str) -> Vec<&'a Value> {
-    fields
-        .iter()
-        .filter(|f| f["platform"] == platform)
-        .collect()
 }
 
 #[tokio::test]
@@ -92,249 +84,6 @@ async fn live_post_uses_connected_integrations() {
     let targets = r.expect(202)["targets"].as_array().unwrap().clone();
     assert_eq!(targets[0]["accountId"], "x_main");
     assert_eq!(targets[1]["accountId"], "ig_main");
-}
-
-#[tokio::test]
-async fn x_allows_280_characters_and_refuses_281() {
-    let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"a".repeat(280), json!(["x"])),
-    )
-    .await
-    .expect(202);
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"a".repeat(281), json!(["x"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-    assert_eq!(entries_for(&r.failing_fields(), "x").len(), 1, "{}", r.text);
-    // The same 281 characters are fine where the limit is higher.
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"a".repeat(281), json!(["threads"])),
-    )
-    .await
-    .expect(202);
-}
-
-#[tokio::test]
-async fn x_counts_cjk_characters_twice() {
-    let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"漢".repeat(140), json!(["x"])),
-    )
-    .await
-    .expect(202);
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"漢".repeat(141), json!(["x"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-    assert_eq!(entries_for(&r.failing_fields(), "x").len(), 1, "{}", r.text);
-}
-
-#[tokio::test]
-async fn x_counts_emoji_twice() {
-    let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"😀".repeat(140), json!(["x"])),
-    )
-    .await
-    .expect(202);
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"😀".repeat(141), json!(["x"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-}
-
-#[tokio::test]
-async fn x_counts_every_url_as_23() {
-    let (_env, acct, api) = setup().await;
-    let url = format!("https://example.com/{}", "p".repeat(200));
-    let fits = format!("{} {url}", "a".repeat(256)); // 256 + 1 + 23 = 280
-    api.post_json("/v1/posts", &acct.test_key, &text_post(&fits, json!(["x"])))
-        .await
-        .expect(202);
-    let over = format!("{} {url}", "a".repeat(257));
-    api.post_json("/v1/posts", &acct.test_key, &text_post(&over, json!(["x"])))
-        .await
-        .error(400, "validation_error");
-}
-
-#[tokio::test]
-async fn youtube_requires_a_title() {
-    let (_env, acct, api) = setup().await;
-    let mut body = json!({"post": {"content": {"text": "Walkthrough", "mediaType": "video",
-        "videoUrl": "https://example.com/v.mp4", "platform": ["youtube"]}}});
-    let r = api.post_json("/v1/posts", &acct.test_key, &body).await;
-    r.error(400, "validation_error");
-    let fields = r.failing_fields();
-    let about_title = entries_for(&fields, "youtube")
-        .iter()
-        .any(|f| f.to_string().to_lowercase().contains("title"));
-    assert!(
-        about_title,
-        "a youtube entry should name the missing title: {}",
-        r.text
-    );
-    body["post"]["content"]["title"] = json!("A title");
-    api.post_json("/v1/posts", &acct.test_key, &body)
-        .await
-        .expect(202);
-}
-
-#[tokio::test]
-async fn text_only_is_refused_where_media_is_required() {
-    let (_env, acct, api) = setup().await;
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post("words", json!(["instagram", "tiktok", "youtube"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-    let fields = r.failing_fields();
-    for platform in ["instagram", "tiktok", "youtube"] {
-        assert!(
-            !entries_for(&fields, platform).is_empty(),
-            "no entry for {platform}: {}",
-            r.text
-        );
-    }
-}
-
-#[tokio::test]
-async fn x_allows_four_images_and_refuses_five() {
-    let (_env, acct, api) = setup().await;
-    let images = |n: usize| -> Vec<String> {
-        (0..n)
-            .map(|i| format!("https://example.com/{i}.jpg"))
-            .collect()
-    };
-    let body = |n: usize| json!({"post": {"content": {"text": "pics", "mediaType": "image", "imageUrls": images(n), "platform": ["x"]}}});
-    api.post_json("/v1/posts", &acct.test_key, &body(4))
-        .await
-        .expect(202);
-    let r = api.post_json("/v1/posts", &acct.test_key, &body(5)).await;
-    r.error(400, "validation_error");
-    assert!(
-        !entries_for(&r.failing_fields(), "x").is_empty(),
-        "{}",
-        r.text
-    );
-}
-
-#[tokio::test]
-async fn unknown_platform_is_refused() {
-    let (_env, acct, api) = setup().await;
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post("hi", json!(["x", "myspace"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-    let fields = r.failing_fields();
-    assert!(
-        fields
-            .iter()
-            .any(|f| f["field"].as_str().unwrap().contains("platform")),
-        "{}",
-        r.text
-    );
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post("hi", json!([{"platform": "myspace"}])),
-        )
-        .await;
-    r.error(400, "validation_error");
-}
-
-#[tokio::test]
-async fn duplicate_platform_is_refused() {
-    let (_env, acct, api) = setup().await;
-    for platforms in [
-        json!(["x", "x"]),
-        json!(["threads", "x", {"platform": "x"}]),
-    ] {
-        let r = api
-            .post_json("/v1/posts", &acct.test_key, &text_post("hi", platforms))
-            .await;
-        r.error(400, "validation_error");
-        r.failing_fields();
-    }
-}
-
-#[tokio::test]
-async fn unknown_fields_are_refused_by_name() {
-    let (_env, acct, api) = setup().await;
-    let mut body = text_post("hi", json!(["x"]));
-    body["post"]["content"]["colour"] = json!("red");
-    body["publishNow"] = json!(true);
-    let r = api.post_json("/v1/posts", &acct.test_key, &body).await;
-    r.error(400, "validation_error");
-    let fields = r.failing_fields();
-    for name in ["colour", "publishNow"] {
-        let named = fields
-            .iter()
-            .any(|f| f["field"].as_str().unwrap().contains(name));
-        assert!(named, "no entry names the unknown field {name}: {}", r.text);
-    }
-}
-
-#[tokio::test]
-async fn every_failure_is_reported_together() {
-    let (_env, acct, api) = setup().await;
-    let body = text_post(
-        &"a".repeat(300),
-        json!(["x", "instagram", "youtube", "myspace"]),
-    );
-    let r = api.post_json("/v1/posts", &acct.test_key, &body).await;
-    r.error(400, "validation_error");
-    let fields = r.failing_fields();
-    for platform in ["x", "instagram", "youtube"] {
-        assert!(
-            !entries_for(&fields, platform).is_empty(),
-            "no entry for {platform}: {}",
-            r.text
-        );
-    }
-    assert!(
-        fields.len() >= 4,
-        "one entry per failure expected (x, instagram, youtube, myspace): {}",
-        r.text
-    );
-    let missing_text = json!({"post": {"content": {"mediaType": "text", "platform": []}}});
-    let r = api
-        .post_json("/v1/posts", &acct.test_key, &missing_text)
-        .await;
-    r.error(400, "validation_error");
-    assert!(
-        r.failing_fields().len() >= 2,
-        "an empty platform list and no text are two failures: {}",
-        r.text
-    );
 }
 
 #[tokio::test]
@@ -458,4 +207,31 @@ async fn schedule_tolerance_is_configurable() {
     api.post_json("/v1/posts", &acct.test_key, &body)
         .await
         .expect(202);
+}
+
+#[tokio::test]
+async fn request_id_is_logged_and_carried_into_the_job() {
+    let (env, acct, api) = setup().await;
+    let request_id = format!("e2e-trace-{}", random_alnum(16));
+    let body = text_post("traced", json!(["x"]));
+    let r = api
+        .post("/v1/posts")
+        .key(&acct.test_key)
+        .header("x-request-id", &request_id)
+        .json(&body)
+        .send()
+        .await;
+    r.expect(202);
+    assert_eq!(r.header("x-request-id"), Some(request_id.as_str()));
+    assert!(
+        api.log().contains(&request_id),
+        "the request id is in no log line:\n{}",
+        api.log_tail(20)
+    );
+    let keys = env.redis_keys_mentioning(&request_id).await;
+    assert!(
+        !keys.is_empty(),
+        "no job under {}: carries the request id {request_id}",
+        env.redis_prefix
+    );
 }

@@ -6,16 +6,6 @@ use std::time::{Duration, Instant};
 use soku_tests::*;
 
 const EXIT_WITHIN: Duration = Duration::from_secs(10);
-/// Far above what these tests send, so no 429 muddles what shutdown does.
-const NO_LIMIT: &str = "1000000";
-
-async fn start() -> (TestEnv, Account, ApiProc) {
-    let env = TestEnv::new().await;
-    let acct = env.active_account().await;
-    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
-    (env, acct, api)
-}
-
 async fn assert_exits_zero(api: &mut ApiProc) {
     let started = Instant::now();
     let status = api.wait(EXIT_WITHIN).await.unwrap_or_else(|| {
@@ -41,7 +31,7 @@ async fn sigterm_on_an_idle_server_exits_zero() {
 
 #[tokio::test]
 async fn requests_in_flight_at_sigterm_are_finished() {
-    let (env, acct, mut api) = start().await;
+    let (env, acct, mut api) = setup_unlimited().await;
     let addr = api.addr;
     // 50 connections whose request is half sent: the server has them and is reading their bodies.
     let mut pending = Vec::new();
@@ -95,7 +85,11 @@ async fn requests_in_flight_at_sigterm_are_finished() {
     assert_exits_zero(&mut api).await;
 
     // Everything acknowledged is there after a restart.
-    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
+    let api = env
+        .api()
+        .env("SOKU_RATE_LIMIT_PRO", "1000000")
+        .spawn()
+        .await;
     for id in ids {
         api.get_with(&format!("/v1/posts/{id}"), &acct.test_key)
             .await
@@ -115,7 +109,7 @@ enum Outcome {
 
 #[tokio::test]
 async fn sigterm_under_load_cuts_no_response() {
-    let (env, acct, mut api) = start().await;
+    let (env, acct, mut api) = setup_unlimited().await;
     let deadline = Instant::now() + Duration::from_secs(4);
     let mut workers = Vec::new();
     for w in 0..50 {
@@ -190,7 +184,11 @@ async fn sigterm_under_load_cuts_no_response() {
         ids.len()
     );
 
-    let api = env.api().env("SOKU_RATE_LIMIT_PRO", NO_LIMIT).spawn().await;
+    let api = env
+        .api()
+        .env("SOKU_RATE_LIMIT_PRO", "1000000")
+        .spawn()
+        .await;
     for id in ids {
         api.get_with(&format!("/v1/posts/{id}"), &acct.test_key)
             .await
