@@ -200,6 +200,23 @@ pub enum Change {
     Conflict(String),
 }
 
+/// Locks the post for a state change and reads its status (`None`: not this caller's post).
+async fn lock_status(
+    tx: &mut sqlx::PgConnection,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(livemode)
+    .fetch_optional(tx)
+    .await
+}
+
 /// Cancels a post none of whose targets has started.
 pub async fn cancel(
     db: &Db,
@@ -208,14 +225,7 @@ pub async fn cancel(
     id: &str,
 ) -> Result<Change, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let status: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(account_id)
-    .bind(livemode)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let status = lock_status(&mut tx, account_id, livemode, id).await?;
     let Some(status) = status else {
         return Ok(Change::NotFound);
     };
@@ -253,14 +263,7 @@ pub async fn retry_failed(
     id: &str,
 ) -> Result<Change, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let status: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(account_id)
-    .bind(livemode)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let status = lock_status(&mut tx, account_id, livemode, id).await?;
     let Some(status) = status else {
         return Ok(Change::NotFound);
     };
