@@ -13,13 +13,9 @@ use soku_shared::{
     crypto::sha256,
     ids::{IdPrefix, new_id},
     jobs::DispatchPost,
-    platform::Platform,
-    post::{CreatedPost, CreatedTarget, PostView, fmt_time},
-    store::{
-        integrations,
-        posts::{self, Change, IdemRecord, NewPost, NewTarget},
-    },
-    validate::{TargetRequest, ValidationFailure, validate_post},
+    post::{CreatedPost, PostView, fmt_time},
+    store::posts::{self, Change, IdemKey, Inserted, MissingTarget, NewPost, WantedTarget},
+    validate::{ValidationFailure, validate_post},
 };
 
 use crate::{
@@ -54,42 +50,45 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;
     let hash = sha256(&body.bytes);
-    if let Some(key) = &key
-        && let Some(answer) =
-            idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?
-    {
-        return Ok(answer);
-    }
+    // A replay answers as the first request did, even if the same body would be refused now (a
+    // scheduledTime that has passed, a connection since removed): look at the key before refusing.
+    let replay_or = |refusal: ApiError| async {
+        if let Some(key) = &key
+            && let Some(answer) =
+                idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?
+        {
+            return Ok(answer);
+        }
+        Err(refusal)
+    };
     let tolerance = chrono::Duration::seconds(state.settings.schedule_tolerance_secs as i64);
-    let post =
-        validate_post(&body.value, Utc::now(), tolerance).map_err(|failure| match failure {
-            ValidationFailure::Fields(fields) => ApiError::validation(fields),
-            ValidationFailure::ScheduledTime(fields) => ApiError::scheduled_time(fields),
-        })?;
-    let targets = resolve_targets(&state, &caller, &post.targets).await?;
+    let post = match validate_post(&body.value, Utc::now(), tolerance) {
+        Ok(post) => post,
+        Err(ValidationFailure::Fields(fields)) => {
+            return replay_or(ApiError::validation(fields)).await;
+        }
+        Err(ValidationFailure::ScheduledTime(fields)) => {
+            return replay_or(ApiError::scheduled_time(fields)).await;
+        }
+    };
     let post_id = new_id(IdPrefix::Post);
     let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
         "scheduled"
     } else {
         "queued"
     };
-    let created = CreatedPost {
-        post_submission_id: post_id.clone(),
-        status: status.to_string(),
-        scheduled_time: post.scheduled_time.map(fmt_time),
-        targets: targets
-            .iter()
-            .map(|t| CreatedTarget {
-                target_id: t.id.clone(),
-                platform: t.platform.clone(),
-                account_id: t.account_label.clone(),
-                status: "pending".into(),
-            })
-            .collect(),
-    };
-    let response_body = serde_json::to_vec(&created).map_err(ApiError::internal)?;
+    let targets: Vec<WantedTarget> = post
+        .targets
+        .iter()
+        .map(|t| WantedTarget {
+            id: new_id(IdPrefix::Target),
+            platform: t.platform.as_str().to_string(),
+            account_label: t.account_id.clone(),
+        })
+        .collect();
     let content = serde_json::to_value(&post.content).map_err(ApiError::internal)?;
     let request_id = current_request_id();
+    let scheduled_time_text = post.scheduled_time.map(fmt_time);
     let new_post = NewPost {
         id: &post_id,
         account_id: &caller.account_id,
@@ -97,23 +96,26 @@ pub async fn create(
         status,
         content: &content,
         scheduled_time: post.scheduled_time,
+        scheduled_time_text: scheduled_time_text.as_deref(),
         request_id: &request_id,
         targets: &targets,
     };
-    let record = key.as_deref().map(|key| IdemRecord {
+    let record = key.as_deref().map(|key| IdemKey {
         scope: idempotency::scope(&caller, key),
         method: "POST",
         path: PATH,
         request_hash: &hash,
-        status: 202,
-        body: &response_body,
     });
-    if !posts::insert(&state.db, &new_post, record.as_ref()).await? {
-        // A concurrent request with the same key won the insert: answer as it did.
-        let key = key.as_deref().unwrap_or_default();
-        let answer = idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?;
-        return Ok(answer.unwrap_or_else(idempotency::in_progress));
-    }
+    let body = match posts::insert(&state.db, &new_post, record.as_ref()).await? {
+        Inserted::Created { body } => body,
+        Inserted::Missing(missing) => return replay_or(missing_integrations(missing)).await,
+        Inserted::KeyTaken => {
+            // A concurrent twin stored its post first, or the key belongs to another request: answer as it did.
+            let key = key.as_deref().unwrap_or_default();
+            let answer = idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?;
+            return Ok(answer.unwrap_or_else(idempotency::in_progress));
+        }
+    };
     let job = DispatchPost {
         post_id: post_id.clone(),
         livemode: caller.livemode,
@@ -121,79 +123,34 @@ pub async fn create(
     };
     enqueue_dispatch_or_log(&state, &job, post.scheduled_time).await;
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
-    Ok(json_response(StatusCode::ACCEPTED, response_body))
+    Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
 }
 
-/// Picks the connection of every target. Live posts need a connected account for each target (all
-/// missing ones are reported together); test posts fall back to a sandbox account.
-async fn resolve_targets(
-    state: &AppState,
-    caller: &Caller,
-    wanted: &[TargetRequest],
-) -> ApiResult<Vec<NewTarget>> {
-    let mut names: Vec<&str> = wanted.iter().map(|t| t.platform.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let connections =
-        integrations::for_platforms(&state.db, &caller.account_id, caller.livemode, &names).await?;
-    let mut targets = Vec::with_capacity(wanted.len());
-    let mut missing = Vec::new();
-    for want in wanted {
-        let platform = want.platform.as_str();
-        let found = connections.iter().find(|c| {
-            c.platform == platform
-                && want
-                    .account_id
-                    .as_ref()
-                    .map_or(c.is_default, |label| &c.account_label == label)
-        });
-        let (label, integration_id) = match (found, caller.livemode) {
-            (Some(c), _) => (c.account_label.clone(), Some(c.id.clone())),
-            (None, false) => (
-                want.account_id
-                    .clone()
-                    .unwrap_or_else(|| sandbox_label(want.platform)),
-                None,
-            ),
-            (None, true) => {
-                missing.push(match &want.account_id {
-                    Some(label) => json!({ "platform": platform, "accountId": label }),
-                    None => json!({ "platform": platform }),
-                });
-                continue;
-            }
-        };
-        targets.push(NewTarget {
-            id: new_id(IdPrefix::Target),
-            platform: platform.to_string(),
-            account_label: label,
-            integration_id,
-        });
-    }
-    if !missing.is_empty() {
-        let list: Vec<String> = missing
-            .iter()
-            .map(|m| match m.get("accountId") {
-                Some(label) => format!(
-                    "{} ({})",
-                    m["platform"].as_str().unwrap_or(""),
-                    label.as_str().unwrap_or("")
-                ),
-                None => m["platform"].as_str().unwrap_or("").to_string(),
-            })
-            .collect();
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "missing_integrations",
-            format!("These platforms are not connected to your account: {}. Connect them first (POST /v1/integrations).", list.join(", ")),
-        )
-        .with_details(json!({ "missing": missing })));
-    }
-    Ok(targets)
-}
-
-fn sandbox_label(platform: Platform) -> String {
-    format!("sandbox_{}", platform.as_str())
+/// `400 missing_integrations`, naming every target whose connection is missing.
+fn missing_integrations(missing: Vec<MissingTarget>) -> ApiError {
+    let named: Vec<String> = missing
+        .iter()
+        .map(|(platform, label)| match label {
+            Some(label) => format!("{platform} ({label})"),
+            None => platform.clone(),
+        })
+        .collect();
+    let details: Vec<_> = missing
+        .into_iter()
+        .map(|(platform, label)| match label {
+            Some(label) => json!({ "platform": platform, "accountId": label }),
+            None => json!({ "platform": platform }),
+        })
+        .collect();
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "missing_integrations",
+        format!(
+            "These platforms are not connected to your account: {}. Connect them first (POST /v1/integrations).",
+            named.join(", ")
+        ),
+    )
+    .with_details(json!({ "missing": details }))
 }
 
 /// List posts, newest first.

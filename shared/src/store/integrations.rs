@@ -154,29 +154,3 @@ pub async fn delete(
         .await
         .map(|r| r.rows_affected() == 1)
 }
-
-/// The connections a post may use: every connection of the named platforms.
-#[derive(Debug, Clone, FromRow)]
-pub struct Connection {
-    pub id: String,
-    pub platform: String,
-    pub account_label: String,
-    pub is_default: bool,
-}
-
-pub async fn for_platforms(
-    db: &Db,
-    account_id: &str,
-    livemode: bool,
-    platforms: &[&str],
-) -> Result<Vec<Connection>, sqlx::Error> {
-    sqlx::query_as::<_, Connection>(
-        "SELECT id, platform, account_label, is_default FROM integrations
-         WHERE account_id = $1 AND livemode = $2 AND platform = ANY($3)",
-    )
-    .bind(account_id)
-    .bind(livemode)
-    .bind(platforms)
-    .fetch_all(db)
-    .await
-}

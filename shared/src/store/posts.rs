@@ -36,11 +36,11 @@ const POST_COLUMNS: &str = "id, livemode, status, content, scheduled_time, creat
 const TARGET_COLUMNS: &str = "id, post_id, platform, account_label, status, attempts, platform_post_id, url, \
      published_at, error_code, error_message, error_retryable";
 
-pub struct NewTarget {
+/// A target as the request names it: the platform and, optionally, which connection (`None`: the default).
+pub struct WantedTarget {
     pub id: String,
     pub platform: String,
-    pub account_label: String,
-    pub integration_id: Option<String>,
+    pub account_label: Option<String>,
 }
 
 pub struct NewPost<'a> {
@@ -50,60 +50,103 @@ pub struct NewPost<'a> {
     pub status: &'a str,
     pub content: &'a serde_json::Value,
     pub scheduled_time: Option<DateTime<Utc>>,
+    /// `scheduledTime` as the response shows it.
+    pub scheduled_time_text: Option<&'a str>,
     pub request_id: &'a str,
-    pub targets: &'a [NewTarget],
+    pub targets: &'a [WantedTarget],
 }
 
-/// The idempotency record written with the post when the request carried a key.
-pub struct IdemRecord<'a> {
+/// The key a post request carried, recorded with the post.
+pub struct IdemKey<'a> {
     pub scope: IdemScope<'a>,
     pub method: &'a str,
     pub path: &'a str,
     pub request_hash: &'a [u8],
-    pub status: u16,
-    pub body: &'a [u8],
 }
 
-/// Inserts the post, its targets and (with a key) the finished idempotency record in one statement, so they
-/// exist together or not at all. With a key, the record's unique index decides between concurrent requests:
-/// the statement that loses inserts nothing and returns `false` (read the winner's record and replay it).
+/// A target without its connection: its platform and the `accountId` it asked for (`None`: the default).
+pub type MissingTarget = (String, Option<String>);
+
+#[derive(Debug)]
+pub enum Inserted {
+    /// Stored: the `202` body, as also recorded for replays.
+    Created { body: String },
+    /// A live post names connections the account does not have: `(platform, accountId)` of each.
+    Missing(Vec<MissingTarget>),
+    /// Another request holds the idempotency key (a concurrent twin, or another request): nothing stored.
+    KeyTaken,
+}
+
+#[derive(FromRow)]
+struct InsertResult {
+    inserted: bool,
+    all_found: bool,
+    body: Option<String>,
+    missing: Option<Json<Vec<MissingTarget>>>,
+}
+
+/// Resolves every target to a connection, then inserts the post, its targets and (with a key) the finished
+/// idempotency record, all in one statement: they exist together or not at all, in one round trip. Live
+/// targets need a connection; test targets without one go to the sandbox (`sandbox_<platform>`). With a key,
+/// the record's unique index decides between concurrent requests: the loser inserts nothing.
 pub async fn insert(
     db: &Db,
     p: &NewPost<'_>,
-    idem: Option<&IdemRecord<'_>>,
-) -> Result<bool, sqlx::Error> {
+    key: Option<&IdemKey<'_>>,
+) -> Result<Inserted, sqlx::Error> {
     let ids: Vec<&str> = p.targets.iter().map(|t| t.id.as_str()).collect();
     let positions: Vec<i32> = (0..p.targets.len() as i32).collect();
     let platforms: Vec<&str> = p.targets.iter().map(|t| t.platform.as_str()).collect();
-    let labels: Vec<&str> = p.targets.iter().map(|t| t.account_label.as_str()).collect();
-    let integrations: Vec<Option<&str>> = p
+    let labels: Vec<Option<&str>> = p
         .targets
         .iter()
-        .map(|t| t.integration_id.as_deref())
+        .map(|t| t.account_label.as_deref())
         .collect();
-    sqlx::query_scalar::<_, bool>(
-        "WITH claim AS (
+    let r = sqlx::query_as::<_, InsertResult>(
+        "WITH wanted AS (
+            SELECT * FROM UNNEST($8::text[], $9::int4[], $10::text[], $11::text[]) AS w(id, pos, platform, label)
+         ), resolved AS (
+            SELECT w.id, w.pos, w.platform, w.label AS requested, c.id AS integration_id,
+                   COALESCE(c.account_label,
+                            CASE WHEN NOT $3 THEN COALESCE(w.label, 'sandbox_' || w.platform) END) AS label
+            FROM wanted w LEFT JOIN LATERAL (
+                SELECT i.id, i.account_label FROM integrations i
+                WHERE i.account_id = $2 AND i.livemode = $3 AND i.platform = w.platform
+                  AND ((w.label IS NULL AND i.is_default) OR i.account_label = w.label)
+                LIMIT 1) c ON true
+         ), ok AS (
+            SELECT bool_and(label IS NOT NULL) AS all_found FROM resolved
+         ), body AS (
+            SELECT json_build_object('postSubmissionId', $1::text, 'status', $4::text, 'scheduledTime', $12::text,
+                     'targets', (SELECT json_agg(json_build_object('targetId', id, 'platform', platform,
+                                                 'accountId', label, 'status', 'pending') ORDER BY pos)
+                                 FROM resolved))::text AS text
+         ), claim AS (
             INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state,
                                           response_status, response_body)
-            SELECT $2, $3, $13, $14, $15, $16, 'done', $17, $18 WHERE $13::text IS NOT NULL
+            SELECT $2, $3, $13, $14, $15, $16, 'done', 202, convert_to((SELECT text FROM body), 'UTF8')
+            WHERE $13::text IS NOT NULL AND (SELECT all_found FROM ok)
             ON CONFLICT (account_id, livemode, key) DO UPDATE
               SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
                   state = 'done', response_status = EXCLUDED.response_status,
                   response_body = EXCLUDED.response_body, created_at = now(), locked_at = now()
-              WHERE idempotency_keys.created_at < now() - make_interval(hours => $19)
+              WHERE idempotency_keys.created_at < now() - make_interval(hours => $17)
             RETURNING 1
          ), p AS (
             INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id)
-            SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+            SELECT $1, $2, $3, $4, $5, $6, $7
+            WHERE (SELECT all_found FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
             RETURNING id
          ), t AS (
             INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id)
-            SELECT u.id, p.id, u.pos, u.platform, u.label, u.integration
-            FROM p, UNNEST($8::text[], $9::int4[], $10::text[], $11::text[], $12::text[])
-                 AS u(id, pos, platform, label, integration)
+            SELECT r.id, p.id, r.pos, r.platform, r.label, r.integration_id FROM p, resolved r
             RETURNING 1
          )
-         SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[])",
+         SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[]) AS inserted,
+                (SELECT all_found FROM ok) AS all_found,
+                (SELECT text FROM body) AS body,
+                (SELECT json_agg(json_build_array(platform, requested) ORDER BY pos) FROM resolved
+                 WHERE label IS NULL) AS missing",
     )
     .bind(p.id)
     .bind(p.account_id)
@@ -116,16 +159,27 @@ pub async fn insert(
     .bind(&positions)
     .bind(&platforms)
     .bind(&labels)
-    .bind(&integrations)
-    .bind(idem.map(|i| i.scope.key))
-    .bind(idem.map(|i| i.method))
-    .bind(idem.map(|i| i.path))
-    .bind(idem.map(|i| i.request_hash))
-    .bind(idem.map(|i| i.status as i32))
-    .bind(idem.map(|i| i.body))
+    .bind(p.scheduled_time_text)
+    .bind(key.map(|k| k.scope.key))
+    .bind(key.map(|k| k.method))
+    .bind(key.map(|k| k.path))
+    .bind(key.map(|k| k.request_hash))
     .bind(super::idempotency::RETENTION_HOURS as i32)
     .fetch_one(db)
-    .await
+    .await?;
+    Ok(match r {
+        InsertResult {
+            inserted: true,
+            body: Some(body),
+            ..
+        } => Inserted::Created { body },
+        InsertResult {
+            all_found: false,
+            missing,
+            ..
+        } => Inserted::Missing(missing.map(|m| m.0).unwrap_or_default()),
+        _ => Inserted::KeyTaken,
+    })
 }
 
 pub async fn get(
