@@ -1,5 +1,5 @@
-//! The gate in front of every `/v1` route: find the key (by hash; revocation is seen on the very next
-//! request), spend one unit of the account's rate budget, check the subscription. Names the common
+//! The gate in front of every `/v1` route: find the key (by hash, cached under the auth epoch so that
+//! revocation is seen on the very next request), spend one unit of the account's rate budget, check the subscription. Names the common
 //! mistake when it can see it. Adds `X-RateLimit-*` to every response past authentication.
 
 use axum::{
@@ -12,7 +12,7 @@ use chrono::Utc;
 use soku_shared::{
     account::{Plan, SubscriptionStatus, subscription_allows},
     crypto::{KeyMode, hash_api_key, looks_like_api_key},
-    store::keys,
+    store::keys::{self, KeyAuth},
 };
 
 use crate::{error::ApiError, ratelimit, state::AppState};
@@ -29,19 +29,8 @@ const INVALID: &str = "Invalid or missing API key.";
 const HOW: &str = "Send it as `soku-api-key: sk_live_…` or `Authorization: Bearer sk_live_…`.";
 
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let found = match find_key(&state, req.headers(), req.uri().query()).await {
+    let (found, verdict) = match authenticate(&state, req.headers(), req.uri().query()).await {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
-    };
-    let plan = Plan::parse(&found.plan).unwrap_or(Plan::Trial);
-    let verdict = match ratelimit::check(
-        &state,
-        &found.account_id,
-        state.settings.rate_limits.per_minute(plan),
-    )
-    .await
-    {
-        Ok(v) => v,
         Err(e) => return e.into_response(),
     };
     let status =
@@ -65,17 +54,6 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         )
         .into_response()
     } else {
-        if found
-            .last_used_at
-            .is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
-        {
-            let (db, key_id) = (state.db.clone(), found.key_id.clone());
-            tokio::spawn(async move {
-                if let Err(e) = keys::touch(&db, &key_id).await {
-                    tracing::debug!(error = %e, "could not record key use");
-                }
-            });
-        }
         req.extensions_mut().insert(Caller {
             account_id: found.account_id,
             key_id: found.key_id,
@@ -93,19 +71,76 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     response
 }
 
-async fn find_key(
+/// Finds the key (from the cache while the auth epoch is unchanged, else from Postgres) and spends one unit
+/// of its account's budget; the rate-limit call also reports the epoch, so a valid cache entry costs nothing.
+async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<keys::KeyAuth, ApiError> {
+) -> Result<(KeyAuth, ratelimit::Verdict), ApiError> {
     let key = presented_key(headers, query)?;
     if looks_like_api_key(key).is_none() {
         return Err(ApiError::unauthorized(format!(
             "{INVALID} The key is malformed: Soku keys start with `sk_live_` or `sk_test_` followed by at least 32 letters and digits."
         )));
     }
-    let found = keys::find_by_hash(&state.db, &hash_api_key(key)).await?;
-    match found {
+    let hash = hash_api_key(key);
+    let cached = state.keys.get(&hash);
+    let (auth, read_under) = match &cached {
+        Some(c) => (c.auth.clone(), Some(c.epoch.clone())),
+        None => {
+            let before = state.keys.latest();
+            (lookup(state, &hash).await?, before)
+        }
+    };
+    let plan = Plan::parse(&auth.plan).unwrap_or(Plan::Trial);
+    let verdict = ratelimit::check(
+        state,
+        &auth.account_id,
+        state.settings.rate_limits.per_minute(plan),
+    )
+    .await?;
+    let (auth, read_under) = match cached {
+        Some(_) if read_under.as_deref() == Some(verdict.epoch.as_str()) => {
+            touch_now_and_then(state, &hash, &auth);
+            return Ok((auth, verdict));
+        }
+        // Something changed since the entry was cached: read again, under the epoch just seen.
+        Some(_) => match lookup(state, &hash).await {
+            Ok(fresh) => (fresh, Some(verdict.epoch.clone())),
+            Err(e) => {
+                state.keys.settle(hash, None, None, &verdict.epoch);
+                return Err(e);
+            }
+        },
+        None => (auth, read_under),
+    };
+    state
+        .keys
+        .settle(hash, Some(&auth), read_under.as_deref(), &verdict.epoch);
+    touch_now_and_then(state, &hash, &auth);
+    Ok((auth, verdict))
+}
+
+/// Records `lastUsedAt` at most once a minute per key, off the request's path.
+fn touch_now_and_then(state: &AppState, hash: &[u8; 32], auth: &KeyAuth) {
+    if auth
+        .last_used_at
+        .is_some_and(|t| t > Utc::now() - chrono::Duration::minutes(1))
+    {
+        return;
+    }
+    state.keys.mark_used(hash);
+    let (db, key_id) = (state.db.clone(), auth.key_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = keys::touch(&db, &key_id).await {
+            tracing::debug!(error = %e, "could not record key use");
+        }
+    });
+}
+
+async fn lookup(state: &AppState, hash: &[u8; 32]) -> Result<KeyAuth, ApiError> {
+    match keys::find_by_hash(&state.db, hash).await? {
         None => Err(ApiError::unauthorized(INVALID)),
         Some(k) if k.key_status != "active" => Err(ApiError::unauthorized(
             "This API key has been revoked. Create a new key and use it instead.",

@@ -6,6 +6,7 @@ pub mod body;
 pub mod error;
 pub mod id_path;
 pub mod idempotency;
+pub mod key_cache;
 pub mod pagination;
 pub mod queue;
 pub mod ratelimit;

@@ -1,9 +1,11 @@
 //! Per-account request budgets in fixed one-minute windows, counted in Redis so that every API process
-//! spends from the same budget. The window comes from Redis' clock, not each process's.
+//! spends from the same budget. The window comes from Redis' clock, not each process's. The same call reads
+//! the auth epoch (`soku_shared::auth_epoch`), so checking cached keys costs no extra round trip.
 
 use std::sync::LazyLock;
 
 use redis::Script;
+use soku_shared::auth_epoch;
 
 use crate::{error::ApiResult, state::AppState};
 
@@ -18,7 +20,12 @@ local start = now - (now % window)
 local key = KEYS[1] .. ':' .. start
 local n = redis.call('INCR', key)
 if n == 1 then redis.call('EXPIRE', key, window + 5) end
-return {n, start + window, now}
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  redis.call('SET', KEYS[2], ARGV[2])
+  epoch = ARGV[2]
+end
+return {n, start + window, now, epoch}
 ",
     )
 });
@@ -31,15 +38,19 @@ pub struct Verdict {
     /// Seconds until then (at least 1), for `Retry-After`.
     pub retry_after: u64,
     pub allowed: bool,
+    /// The auth epoch current in Redis.
+    pub epoch: String,
 }
 
 /// Counts one request against `account_id`'s budget of `limit` per window.
 pub async fn check(state: &AppState, account_id: &str, limit: u64) -> ApiResult<Verdict> {
-    let key = format!("{}:rl:{account_id}", state.settings.redis_prefix);
+    let prefix = &state.settings.redis_prefix;
     let mut conn = state.redis();
-    let (count, reset, now): (u64, u64, u64) = COUNT
-        .key(key)
+    let (count, reset, now, epoch): (u64, u64, u64, String) = COUNT
+        .key(format!("{prefix}:rl:{account_id}"))
+        .key(auth_epoch::key(prefix))
         .arg(WINDOW_SECS)
+        .arg(auth_epoch::fresh())
         .invoke_async(&mut conn)
         .await?;
     Ok(Verdict {
@@ -48,5 +59,6 @@ pub async fn check(state: &AppState, account_id: &str, limit: u64) -> ApiResult<
         reset,
         retry_after: reset.saturating_sub(now).max(1),
         allowed: count <= limit,
+        epoch,
     })
 }

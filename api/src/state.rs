@@ -2,6 +2,7 @@
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
+use crate::key_cache::KeyCache;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use soku_shared::{config::Settings, jobs::dispatch_queue, store::Db};
 
@@ -13,6 +14,7 @@ pub struct Inner {
     pub redis: ConnectionManager,
     pub settings: Settings,
     pub dispatch: apalis_redis::Config,
+    pub keys: KeyCache,
 }
 
 impl Deref for AppState {
@@ -35,6 +37,7 @@ impl AppState {
             redis,
             settings,
             dispatch,
+            keys: KeyCache::default(),
         })))
     }
 

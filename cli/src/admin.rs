@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use soku_shared::{
     account::{Plan, SubscriptionStatus},
+    auth_epoch,
     config::Settings,
     crypto::{KeyMode, generate_api_key, hash_password, seal},
     ids::{IdPrefix, new_id},
@@ -168,7 +169,9 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             )
             .await?
             .ok_or_else(|| anyhow!("no account {account_id}"))?;
-            account_json(&row)
+            let mut out = account_json(&row);
+            out["propagated"] = json!(new_auth_epoch(settings).await);
+            out
         }
         AdminCommand::Credits(CreditsCommand::Grant { account_id, amount }) => {
             if amount <= 0 {
@@ -188,7 +191,8 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             let row = keys::revoke(&db, &key_id)
                 .await?
                 .ok_or_else(|| anyhow!("no key {key_id}"))?;
-            json!({ "id": row.id, "status": row.status, "accountId": row.account_id })
+            let propagated = new_auth_epoch(settings).await;
+            json!({ "id": row.id, "status": row.status, "accountId": row.account_id, "propagated": propagated })
         }
         AdminCommand::Integration(IntegrationCommand::Add {
             account_id,
@@ -235,6 +239,34 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
     };
     println!("{out}");
     Ok(())
+}
+
+/// Tells every API process that cached key lookups are stale (revocation, subscription change): writes a new
+/// auth epoch to Redis. Returns false, with a warning, when Redis cannot be reached: the change is in Postgres
+/// and API processes then see it within 30 seconds (their cache's age limit).
+async fn new_auth_epoch(settings: &Settings) -> bool {
+    let write = async {
+        let client = redis::Client::open(settings.redis_url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("SET")
+            .arg(auth_epoch::key(&settings.redis_prefix))
+            .arg(auth_epoch::fresh())
+            .query_async::<()>(&mut conn)
+            .await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), write).await {
+        Ok(Ok(())) => true,
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_string(),
+            };
+            eprintln!(
+                "warning: saved, but Redis could not be told ({why}); API processes will see the change within 30 s"
+            );
+            false
+        }
+    }
 }
 
 async fn create_key(db: &Db, account_id: &str, name: &str, mode: &str) -> anyhow::Result<Value> {

@@ -97,7 +97,8 @@ impl TestEnv {
         found
     }
 
-    async fn redis(&self) -> redis::aio::MultiplexedConnection {
+    /// A connection to the test's Redis (keys of this test start with `<prefix>:`).
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
         let client = redis::Client::open(self.redis_url.as_str()).expect("REDIS_URL");
         client
             .get_multiplexed_async_connection()

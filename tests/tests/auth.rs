@@ -148,11 +148,14 @@ async fn unknown_or_malformed_key_is_refused() {
 #[tokio::test]
 async fn revoked_key_is_refused_on_the_next_request() {
     let (env, acct, api) = setup().await;
-    api.get("/v1/posts")
-        .key(&acct.live_key)
-        .send()
-        .await
-        .expect(200);
+    // Several requests first, so that the API process has the key in its lookup cache.
+    for _ in 0..3 {
+        api.get("/v1/posts")
+            .key(&acct.live_key)
+            .send()
+            .await
+            .expect(200);
+    }
     let revoked = env.admin(&["key", "revoke", &acct.live_key_id]).await;
     assert_eq!(revoked["id"], acct.live_key_id.as_str());
     assert_eq!(revoked["status"], "revoked");
@@ -354,4 +357,59 @@ async fn test_and_live_objects_never_see_each_other() {
         "a live integration is listed with the test key: {}",
         test_ints.text
     );
+}
+
+#[tokio::test]
+async fn a_subscription_change_applies_on_the_next_request() {
+    let (env, acct, api) = setup().await;
+    for _ in 0..3 {
+        api.get("/v1/posts")
+            .key(&acct.live_key)
+            .send()
+            .await
+            .expect(200);
+    }
+    env.admin(&["account", "update", &acct.id, "--status", "past_due"])
+        .await;
+    let r = api.get("/v1/posts").key(&acct.live_key).send().await;
+    r.error(403, "forbidden");
+    env.admin(&["account", "update", &acct.id, "--status", "active"])
+        .await;
+    api.get("/v1/posts")
+        .key(&acct.live_key)
+        .send()
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn a_flushed_redis_does_not_let_a_revoked_key_through() {
+    // Redis losing the auth epoch must invalidate every cached key, not freeze the cache.
+    let (env, acct, api) = setup().await;
+    for _ in 0..3 {
+        api.get("/v1/posts")
+            .key(&acct.live_key)
+            .send()
+            .await
+            .expect(200);
+    }
+    let mut conn = env.redis().await;
+    let epoch_key = format!("{}:auth-epoch", env.redis_prefix);
+    // Revoke behind the cache's back (as if the CLI could not reach Redis), then lose Redis' data.
+    let db = env.db().await;
+    sqlx::query("UPDATE api_keys SET status = 'revoked' WHERE id = $1")
+        .bind(&acct.live_key_id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&epoch_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    api.get("/v1/posts")
+        .key(&acct.live_key)
+        .send()
+        .await
+        .error(401, "unauthorized");
 }
