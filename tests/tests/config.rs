@@ -1,4 +1,4 @@
-//! Configuration (contract-notes: defaults, then a TOML file, then the environment), checked at start: a bad
+//! Configuration (docs/configuration.md: defaults, then a TOML file, then the environment), checked at start: a bad
 //! value stops the process with exit code 2 and a message naming the setting.
 
 use std::time::Duration;
@@ -29,7 +29,7 @@ async fn assert_config_refused(var: &str, value: &str) {
     assert_eq!(
         out.status.code(),
         Some(2),
-        "contract-notes: a bad value exits 2; stderr: {stderr}"
+        "docs/configuration.md: a bad value exits 2; stderr: {stderr}"
     );
     assert!(stderr.contains(var), "stderr should name {var}: {stderr}");
     assert!(
