@@ -65,14 +65,14 @@ pub async fn existing(
     let found = idempotency::lookup(&state.db, &scope(caller, key), method, path, hash).await?;
     Ok(found.map(|claim| match answer(claim) {
         Begun::Answer(response) => response,
-        Begun::Proceed => in_progress(),
+        Begun::Proceed => in_progress().into_response(),
     }))
 }
 
 fn answer(claim: Claim) -> Begun {
     match claim {
         Claim::Claimed => Begun::Proceed,
-        Claim::InProgress => Begun::Answer(in_progress()),
+        Claim::InProgress => Begun::Answer(in_progress().into_response()),
         Claim::Mismatch => Begun::Answer(
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,13 +85,12 @@ fn answer(claim: Claim) -> Begun {
     }
 }
 
-pub fn in_progress() -> Response {
+pub fn in_progress() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "idempotency_in_progress",
         "A request with this Idempotency-Key is still being processed; retry in a moment.",
     )
-    .into_response()
 }
 
 pub fn scope<'a>(caller: &'a Caller, key: &'a str) -> IdemScope<'a> {

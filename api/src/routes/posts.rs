@@ -15,7 +15,7 @@ use soku_shared::{
     jobs::DispatchPost,
     post::{CreatedPost, PostView, fmt_time},
     store::posts::{self, Change, IdemKey, Inserted, MissingTarget, NewPost, WantedTarget},
-    validate::{ValidationFailure, validate_post},
+    validate::{ValidatedPost, ValidationFailure, validate_post},
 };
 
 use crate::{
@@ -77,15 +77,7 @@ pub async fn create(
     } else {
         "queued"
     };
-    let targets: Vec<WantedTarget> = post
-        .targets
-        .iter()
-        .map(|t| WantedTarget {
-            id: new_id(IdPrefix::Target),
-            platform: t.platform.as_str().to_string(),
-            account_label: t.account_id.clone(),
-        })
-        .collect();
+    let targets = wanted_targets(&post);
     let content = serde_json::to_value(&post.content).map_err(ApiError::internal)?;
     let request_id = current_request_id();
     let scheduled_time_text = post.scheduled_time.map(fmt_time);
@@ -109,12 +101,8 @@ pub async fn create(
     let body = match posts::insert(&state.db, &new_post, record.as_ref()).await? {
         Inserted::Created { body } => body,
         Inserted::Missing(missing) => return replay_or(missing_integrations(missing)).await,
-        Inserted::KeyTaken => {
-            // A concurrent twin stored its post first, or the key belongs to another request: answer as it did.
-            let key = key.as_deref().unwrap_or_default();
-            let answer = idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?;
-            return Ok(answer.unwrap_or_else(idempotency::in_progress));
-        }
+        // A concurrent twin stored its post first, or the key belongs to another request: answer as it did.
+        Inserted::KeyTaken => return replay_or(idempotency::in_progress()).await,
     };
     let job = DispatchPost {
         post_id: post_id.clone(),
@@ -124,6 +112,18 @@ pub async fn create(
     enqueue_dispatch_or_log(&state, &job, post.scheduled_time).await;
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
+}
+
+/// The targets as the request names them, each with its new id.
+fn wanted_targets(post: &ValidatedPost) -> Vec<WantedTarget> {
+    post.targets
+        .iter()
+        .map(|t| WantedTarget {
+            id: new_id(IdPrefix::Target),
+            platform: t.platform.as_str().to_string(),
+            account_label: t.account_id.clone(),
+        })
+        .collect()
 }
 
 /// `400 missing_integrations`, naming every target whose connection is missing.
