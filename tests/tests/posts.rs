@@ -41,6 +41,12 @@ async fn test_key_post_is_accepted_without_integrations() {
             format!("sandbox_{}", t["platform"].as_str().unwrap())
         );
     }
+    // Compact JSON in the documented field order, like every other response.
+    assert!(
+        r.text.starts_with(r#"{"postSubmissionId":"post_"#) && !r.text.contains(": "),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

@@ -103,7 +103,7 @@ pub async fn insert(
         .map(|t| t.account_label.as_deref())
         .collect();
     let r = sqlx::query_as::<_, InsertResult>(
-        "WITH wanted AS (
+        r#"WITH wanted AS (
             SELECT * FROM UNNEST($8::text[], $9::int4[], $10::text[], $11::text[]) AS w(id, pos, platform, label)
          ), resolved AS (
             SELECT w.id, w.pos, w.platform, w.label AS requested, c.id AS integration_id,
@@ -117,10 +117,14 @@ pub async fn insert(
          ), ok AS (
             SELECT bool_and(label IS NOT NULL) AS all_found FROM resolved
          ), body AS (
-            SELECT json_build_object('postSubmissionId', $1::text, 'status', $4::text, 'scheduledTime', $12::text,
-                     'targets', (SELECT json_agg(json_build_object('targetId', id, 'platform', platform,
-                                                 'accountId', label, 'status', 'pending') ORDER BY pos)
-                                 FROM resolved))::text AS text
+            -- The 202 body, compact like every other response (json_build_object would add spaces).
+            SELECT '{"postSubmissionId":' || to_json($1::text) || ',"status":' || to_json($4::text)
+                   || ',"scheduledTime":' || COALESCE(to_json($12::text)::text, 'null') || ',"targets":['
+                   || (SELECT string_agg('{"targetId":' || to_json(id) || ',"platform":' || to_json(platform)
+                                         || ',"accountId":' || to_json(label) || ',"status":"pending"}',
+                                         ',' ORDER BY pos)
+                       FROM resolved)
+                   || ']}' AS text
          ), claim AS (
             INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state,
                                           response_status, response_body)
@@ -146,7 +150,7 @@ pub async fn insert(
                 (SELECT all_found FROM ok) AS all_found,
                 (SELECT text FROM body) AS body,
                 (SELECT json_agg(json_build_array(platform, requested) ORDER BY pos) FROM resolved
-                 WHERE label IS NULL) AS missing",
+                 WHERE label IS NULL) AS missing"#,
     )
     .bind(p.id)
     .bind(p.account_id)
