@@ -99,7 +99,8 @@ async fn authenticate(
         &auth.account_id,
         state.settings.rate_limits.per_minute(plan),
     )
-    .await?;
+    .await
+    .inspect_err(|_| state.keys.clear())?;
     let (auth, read_under) = match cached {
         Some(_) if read_under.as_deref() == Some(verdict.epoch.as_str()) => {
             touch_now_and_then(state, &hash, &auth);
@@ -155,6 +156,7 @@ fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Result<&'a 
         let in_query = q
             .split('&')
             .filter_map(|kv| kv.split('=').next())
+            .map(crate::pagination::decode)
             .any(|name| {
                 let name = name.to_ascii_lowercase();
                 matches!(

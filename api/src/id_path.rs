@@ -26,6 +26,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 
 /// Ids are a prefix, `_` and base62 characters; anything else (NUL, spaces, other scripts) cannot name an object
 /// and never reaches the database.
-fn plausible(id: &str) -> bool {
+pub fn plausible(id: &str) -> bool {
     !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

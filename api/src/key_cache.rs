@@ -1,7 +1,8 @@
 //! Key lookups cached in-process, each under the auth epoch that was current when it was read (see
 //! `soku_shared::auth_epoch`). Only active keys are cached; an entry is used only while the epoch Redis reports
-//! is the one it was stored under, and for at most `MAX_AGE` (a bound for the case where whoever revoked a
-//! key could not reach Redis).
+//! is the one it was stored under, and for at most `MAX_AGE`: the bound for what the epoch cannot see (whoever
+//! revoked a key could not reach Redis; Redis came back from an older snapshot holding an older epoch). Losing
+//! Redis also empties the cache.
 
 use std::{
     collections::HashMap,
@@ -11,7 +12,7 @@ use std::{
 
 use soku_shared::store::keys::KeyAuth;
 
-const MAX_AGE: Duration = Duration::from_secs(30);
+const MAX_AGE: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 50_000;
 
 #[derive(Clone)]
@@ -40,6 +41,13 @@ impl KeyCache {
             .get(hash)
             .filter(|(_, at)| at.elapsed() < MAX_AGE)
             .map(|(c, _)| c.clone())
+    }
+
+    /// Forgets everything (Redis could not be asked: whatever it says next may be older than what we hold).
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.entries.clear();
+        inner.latest = None;
     }
 
     /// Notes that the key was just marked used, so the cached copy does not ask for it again.

@@ -59,7 +59,8 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
     }
 }
 
-fn decode(s: &str) -> String {
+/// Percent-decodes a query component (`+` is a space).
+pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -92,10 +93,11 @@ pub fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, String)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (micros, id) = text.split_once('|')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        id.to_string(),
-    ))
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    // Only what this API hands out: times of this era and ids of the id alphabet (nothing else reaches SQL).
+    let era =
+        DateTime::from_timestamp(946_684_800, 0)?..DateTime::from_timestamp(32_503_680_000, 0)?;
+    (era.contains(&at) && crate::id_path::plausible(id)).then(|| (at, id.to_string()))
 }
 
 /// The envelope of every list.

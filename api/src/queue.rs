@@ -4,6 +4,7 @@
 use apalis_core::task::builder::TaskBuilder;
 use chrono::{DateTime, Utc};
 use soku_shared::jobs::DispatchPost;
+use tracing::Instrument;
 
 use crate::state::AppState;
 
@@ -25,13 +26,21 @@ pub async fn enqueue_dispatch(
 }
 
 /// Enqueues, logging instead of failing: the post is already durable and will be re-enqueued by the
-/// reconciler if this push is lost.
+/// reconciler if this push is lost. The push runs as its own task, so a client that hangs up after the commit
+/// cannot cancel it halfway.
 pub async fn enqueue_dispatch_or_log(
     state: &AppState,
     job: &DispatchPost,
     run_at: Option<DateTime<Utc>>,
 ) {
-    if let Err(e) = enqueue_dispatch(state, job, run_at).await {
-        tracing::warn!(post_id = %job.post_id, error = %e, "dispatch job not enqueued; the reconciler will pick the post up");
-    }
+    let (state, job) = (state.clone(), job.clone());
+    let push = tokio::spawn(
+        async move {
+            if let Err(e) = enqueue_dispatch(&state, &job, run_at).await {
+                tracing::warn!(post_id = %job.post_id, error = %e, "dispatch job not enqueued; the reconciler will pick the post up");
+            }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    let _ = push.await;
 }

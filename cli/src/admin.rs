@@ -14,6 +14,7 @@ use soku_shared::{
     platform::Platform,
     post::fmt_time,
     store::{self, Db, accounts, integrations, keys},
+    validate::account_id_problem,
 };
 
 #[derive(Subcommand)]
@@ -214,8 +215,8 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             if !creds.is_object() {
                 bail!("--credentials must be a JSON object");
             }
-            if label.trim().is_empty() || label.chars().count() > 100 {
-                bail!("--account-id must be 1 to 100 characters");
+            if let Some(problem) = account_id_problem(&label) {
+                bail!("--account-id {problem}");
             }
             ensure_account(&db, &account_id).await?;
             let plain = serde_json::to_vec(&creds)?;
@@ -243,7 +244,7 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
 
 /// Tells every API process that cached key lookups are stale (revocation, subscription change): writes a new
 /// auth epoch to Redis. Returns false, with a warning, when Redis cannot be reached: the change is in Postgres
-/// and API processes then see it within 30 seconds (their cache's age limit).
+/// and API processes then see it within 5 seconds (their cache's age limit).
 async fn new_auth_epoch(settings: &Settings) -> bool {
     let write = async {
         let client = redis::Client::open(settings.redis_url())?;
@@ -262,7 +263,7 @@ async fn new_auth_epoch(settings: &Settings) -> bool {
                 _ => "timed out".to_string(),
             };
             eprintln!(
-                "warning: saved, but Redis could not be told ({why}); API processes will see the change within 30 s"
+                "warning: saved, but Redis could not be told ({why}); API processes will see the change within 5 s"
             );
             false
         }

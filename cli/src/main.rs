@@ -56,7 +56,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    init_logging(&settings.log);
+    if let Err(e) = init_logging(&settings.log) {
+        eprintln!("error: invalid configuration: SOKU_LOG: {e}");
+        std::process::exit(2);
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(dispatch(cli.command, settings));
     if let Err(e) = result {
@@ -100,15 +103,17 @@ fn all_queues() -> Vec<String> {
     soku_worker::QUEUES.iter().map(|q| q.to_string()).collect()
 }
 
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(filter: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| {
+        format!("`{filter}` is not a log filter such as `info` or `warn,soku_api=debug` ({e})")
+    })?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

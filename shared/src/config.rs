@@ -201,6 +201,17 @@ impl Settings {
             pro: rate("SOKU_RATE_LIMIT_PRO", file.rate_limit_pro, 600)?,
             business: rate("SOKU_RATE_LIMIT_BUSINESS", file.rate_limit_business, 1200)?,
         };
+        let schedule_tolerance_secs = number(
+            "SOKU_SCHEDULE_TOLERANCE_SECS",
+            file.schedule_tolerance_secs,
+            300,
+        )?;
+        if schedule_tolerance_secs > 86_400 {
+            return Err(bad(
+                "SOKU_SCHEDULE_TOLERANCE_SECS",
+                "must be at most 86400 (one day)",
+            ));
+        }
         let db_pool_size = number("SOKU_DB_POOL_SIZE", file.db_pool_size, 32)?;
         if !(1..=1000).contains(&db_pool_size) {
             return Err(bad("SOKU_DB_POOL_SIZE", "must be between 1 and 1000"));
@@ -216,11 +227,7 @@ impl Settings {
             ),
             redis_prefix,
             max_body_bytes: max_body_bytes as usize,
-            schedule_tolerance_secs: number(
-                "SOKU_SCHEDULE_TOLERANCE_SECS",
-                file.schedule_tolerance_secs,
-                300,
-            )?,
+            schedule_tolerance_secs,
             rate_limits,
             db_pool_size: db_pool_size as u32,
             log: text("SOKU_LOG", file.log).unwrap_or_else(|| "info".into()),

@@ -44,15 +44,6 @@ impl IdPrefix {
             IdPrefix::Event => "evt",
         }
     }
-
-    /// Whether `id` could be an id of this kind (prefix and characters); anything else is simply unknown.
-    pub fn matches(self, id: &str) -> bool {
-        id.strip_prefix(self.as_str())
-            .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|rest| {
-                (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-            })
-    }
 }
 
 #[cfg(test)]
@@ -65,8 +56,5 @@ mod tests {
         let b = new_id(IdPrefix::Post);
         assert!(a.starts_with("post_") && a.len() == 29);
         assert_ne!(a, b);
-        assert!(IdPrefix::Post.matches(&a));
-        assert!(!IdPrefix::Target.matches(&a));
-        assert!(!IdPrefix::Post.matches("post_short"));
     }
 }

@@ -9,6 +9,7 @@
 
 mod content;
 mod entries;
+pub use entries::account_id_problem;
 mod fields;
 mod hints;
 mod schedule;

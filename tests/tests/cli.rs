@@ -148,6 +148,17 @@ async fn account_update_changes_plan_and_status() {
         ])
         .await;
     assert_eq!(updated["trialEndsAt"], ends.as_str());
+    // A trial always ends: an account moved to trialing without a date gets one.
+    let endless = env
+        .admin(&[
+            "account", "create", "--name", "e", "--plan", "pro", "--status", "active",
+        ])
+        .await;
+    let endless = endless["accountId"].as_str().unwrap();
+    let trial = env
+        .admin(&["account", "update", endless, "--status", "trialing"])
+        .await;
+    assert!(trial["trialEndsAt"].is_string(), "{trial}");
     env.admin_fail(&["account", "update", &id, "--plan", "gold"])
         .await;
     env.admin_fail(&["account", "update", &id, "--status", "gone"])

@@ -125,3 +125,13 @@ async fn config_file_is_read_and_the_environment_overrides_it() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn bad_log_filter_stops_the_process() {
+    assert_config_refused("SOKU_LOG", "soku=[[[").await;
+}
+
+#[tokio::test]
+async fn schedule_tolerance_is_bounded() {
+    assert_config_refused("SOKU_SCHEDULE_TOLERANCE_SECS", "10000000000000000").await;
+}

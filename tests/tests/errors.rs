@@ -310,3 +310,47 @@ async fn body_limit_is_configurable() {
         .await
         .expect(202);
 }
+
+#[tokio::test]
+async fn a_database_refusing_connections_is_503_not_500() {
+    let (env, acct, api) = setup().await;
+    api.get_with("/v1/posts", &acct.test_key).await.expect(200);
+    // As during a restart: no new connections, and the open ones are cut.
+    let admin_url = std::env::var("SOKU_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://soku:soku@127.0.0.1:5432/postgres".into());
+    let db = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let name = env.db_name.clone();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+    )))
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&db)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let r = api.get_with("/v1/posts", &acct.test_key).await;
+        r.error(503, "unavailable");
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
+    )))
+    .execute(&db)
+    .await
+    .unwrap();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if api.get_with("/v1/posts", &acct.test_key).await.status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "the API did not recover once the database accepted connections again"
+    );
+}

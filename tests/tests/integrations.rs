@@ -260,6 +260,15 @@ async fn bad_integrations_are_refused_naming_the_field() {
             "isDefault",
             json!({"platform": "x", "accountId": "m", "isDefault": "yes", "credentials": {"accessToken": "t"}}),
         ),
+        // A label a post could never name (posts refuse leading/trailing spaces and line separators).
+        (
+            "accountId",
+            json!({"platform": "x", "accountId": "x main ", "credentials": {"accessToken": "t"}}),
+        ),
+        (
+            "accountId",
+            json!({"platform": "x", "accountId": "x\u{2028}main", "credentials": {"accessToken": "t"}}),
+        ),
     ];
     for (field, body) in cases {
         let r = api

@@ -276,3 +276,90 @@ async fn retry_of_canceled_post_is_conflict() {
         .await
         .error(409, "conflict");
 }
+
+/// Marks a post as the workers would leave it: `status` for the post, and the targets as given, in order.
+async fn settle(env: &TestEnv, post: &str, status: &str, targets: &[&str]) {
+    let db = env.db().await;
+    sqlx::query("UPDATE posts SET status = $2 WHERE id = $1")
+        .bind(post)
+        .bind(status)
+        .execute(&db)
+        .await
+        .unwrap();
+    for (position, target) in targets.iter().enumerate() {
+        sqlx::query(
+            "UPDATE post_targets SET status = $3,
+                    error_code = CASE WHEN $3 = 'failed' THEN 'platform_error' END,
+                    error_message = CASE WHEN $3 = 'failed' THEN 'boom' END, error_retryable = false
+             WHERE post_id = $1 AND position = $2",
+        )
+        .bind(post)
+        .bind(position as i32)
+        .bind(target)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn retry_requeues_the_failed_targets_of_a_settled_post_once() {
+    let (env, acct, api) = setup().await;
+    let id = create(&api, &acct.test_key, false).await;
+    settle(&env, &id, "partially_published", &["published", "failed"]).await;
+    let send = || {
+        api.post(&format!("/v1/posts/{id}/retry"))
+            .key(&acct.test_key)
+            .idempotency_key("retry-1")
+            .send()
+    };
+    let first = send().await;
+    let body = first.expect(202).clone();
+    assert_eq!(body["status"], "queued");
+    let statuses: Vec<&str> = body["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["published", "pending"]);
+    assert!(
+        body["targets"][1]["error"].is_null(),
+        "the old error is cleared: {body}"
+    );
+    // The same request again replays the stored answer; it does not retry a second time.
+    let again = send().await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.expect(202), &body);
+}
+
+#[tokio::test]
+async fn retry_of_a_post_still_publishing_is_conflict() {
+    // Re-arming a post whose other targets are in flight could publish them twice.
+    let (env, acct, api) = setup().await;
+    let id = create(&api, &acct.test_key, false).await;
+    settle(&env, &id, "publishing", &["failed", "publishing"]).await;
+    api.post(&format!("/v1/posts/{id}/retry"))
+        .key(&acct.test_key)
+        .send()
+        .await
+        .error(409, "conflict");
+}
+
+#[tokio::test]
+async fn a_cursor_this_api_did_not_hand_out_is_refused() {
+    let (_env, acct, api) = setup().await;
+    use base64::Engine;
+    for forged in [
+        "-400000000000000000|post_x",
+        "1700000000000000|post_\u{0}x",
+        "99999999999999999|post_x",
+    ] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged);
+        for path in ["/v1/posts", "/v1/integrations"] {
+            api.get_with(&format!("{path}?cursor={cursor}"), &acct.test_key)
+                .await
+                .error(400, "validation_error");
+        }
+    }
+}

@@ -241,3 +241,52 @@ async fn request_id_is_logged_and_carried_into_the_job() {
         env.redis_prefix
     );
 }
+
+#[tokio::test]
+async fn two_targets_on_one_connection_are_refused() {
+    // "x" is the default connection x_main: naming x_main again would publish the post twice there.
+    let (env, acct, api) = setup().await;
+    env.admin(&[
+        "integration",
+        "add",
+        &acct.id,
+        "--platform",
+        "x",
+        "--account-id",
+        "x_main",
+        "--default",
+        "--credentials",
+        r#"{"accessToken":"t"}"#,
+    ])
+    .await;
+    let live = json!(["x", {"platform": "x", "accountId": "x_main"}]);
+    let r = api
+        .post_json("/v1/posts", &acct.live_key, &text_post("twice?", live))
+        .await;
+    r.error(400, "validation_error");
+    let fields = r.failing_fields();
+    assert_eq!(fields.len(), 1, "{}", r.text);
+    assert_eq!(fields[0]["field"], "post.content.platform[1]");
+    // The sandbox of test mode follows the same rule.
+    let test = json!(["x", {"platform": "x", "accountId": "sandbox_x"}]);
+    api.post_json("/v1/posts", &acct.test_key, &text_post("twice?", test))
+        .await
+        .error(400, "validation_error");
+    // Two different connections of one platform are fine.
+    env.admin(&[
+        "integration",
+        "add",
+        &acct.id,
+        "--platform",
+        "x",
+        "--account-id",
+        "x_other",
+        "--credentials",
+        r#"{"accessToken":"t"}"#,
+    ])
+    .await;
+    let two = json!(["x", {"platform": "x", "accountId": "x_other"}]);
+    api.post_json("/v1/posts", &acct.live_key, &text_post("both", two))
+        .await
+        .expect(202);
+}

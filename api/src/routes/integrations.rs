@@ -15,7 +15,7 @@ use soku_shared::{
     platform::Platform,
     post::fmt_time,
     store::integrations::{self, IntegrationRow, Upsert},
-    validate::FieldError,
+    validate::{FieldError, account_id_problem},
 };
 use utoipa::ToSchema;
 
@@ -155,7 +155,14 @@ fn check(body: &Value) -> Result<Checked, ApiError> {
         }
         parsed
     });
-    let label = text("accountId", 100, true, &mut err);
+    let label =
+        text("accountId", 100, true, &mut err).and_then(|label| match account_id_problem(&label) {
+            Some(problem) => {
+                err("accountId", problem);
+                None
+            }
+            None => Some(label),
+        });
     let display_name = text("displayName", 200, false, &mut err);
     let is_default = match obj.get("isDefault") {
         None | Some(Value::Null) => false,

@@ -9,13 +9,17 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::json;
+use soku_shared::store::posts::Retried;
 use soku_shared::{
     crypto::sha256,
     ids::{IdPrefix, new_id},
     jobs::DispatchPost,
+    platform::Platform,
     post::{CreatedPost, PostView, fmt_time},
-    store::posts::{self, Change, IdemKey, Inserted, MissingTarget, NewPost, WantedTarget},
-    validate::{ValidatedPost, ValidationFailure, validate_post},
+    store::posts::{
+        self, Change, IdemKey, Inserted, MissingTarget, NewPost, TwinTarget, WantedTarget,
+    },
+    validate::{FieldError, ValidatedPost, ValidationFailure, validate_post},
 };
 
 use crate::{
@@ -23,7 +27,7 @@ use crate::{
     body::JsonBody,
     error::{ApiError, ApiResult, ErrorBody, current_request_id},
     id_path::Id,
-    idempotency::{self, json_response},
+    idempotency::{self, Begun, json_response},
     pagination::{self, Page},
     queue::enqueue_dispatch_or_log,
     state::AppState,
@@ -101,6 +105,7 @@ pub async fn create(
     let body = match posts::insert(&state.db, &new_post, record.as_ref()).await? {
         Inserted::Created { body } => body,
         Inserted::Missing(missing) => return replay_or(missing_integrations(missing)).await,
+        Inserted::Twins(twins) => return replay_or(same_connection_twice(twins)).await,
         // A concurrent twin stored its post first, or the key belongs to another request: answer as it did.
         Inserted::KeyTaken => return replay_or(idempotency::in_progress()).await,
     };
@@ -124,6 +129,21 @@ fn wanted_targets(post: &ValidatedPost) -> Vec<WantedTarget> {
             account_label: t.account_id.clone(),
         })
         .collect()
+}
+
+/// `400 validation_error` for targets that would publish twice through one connection.
+fn same_connection_twice(twins: Vec<TwinTarget>) -> ApiError {
+    let fields = twins
+        .into_iter()
+        .map(|(pos, platform, label)| FieldError {
+            field: format!("post.content.platform[{pos}]"),
+            message: format!(
+                "publishes to the same {platform} account ({label}) as an earlier entry; the post would appear twice"
+            ),
+            platform: Platform::parse(&platform),
+        })
+        .collect();
+    ApiError::validation(fields)
 }
 
 /// `400 missing_integrations`, naming every target whose connection is missing.
@@ -251,24 +271,41 @@ pub async fn retry(
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;
     let path = format!("/v1/posts/{id}/retry");
-    idempotency::guarded(&state, &caller, key.as_deref(), "POST", &path, b"", async {
-        match posts::retry_failed(&state.db, &caller.account_id, caller.livemode, &id).await? {
-            Change::Done(p, t) => {
-                let job = DispatchPost {
-                    post_id: p.id.clone(),
-                    livemode: caller.livemode,
-                    request_id: current_request_id(),
-                };
-                enqueue_dispatch_or_log(&state, &job, None).await;
-                let body =
-                    serde_json::to_vec(&PostView::from_rows(p, t)).map_err(ApiError::internal)?;
-                Ok((StatusCode::ACCEPTED, body))
-            }
-            Change::NotFound => Err(ApiError::not_found("post")),
-            Change::Conflict(status) => Err(ApiError::conflict(format!(
-                "Nothing to retry: this post is {status} and has no failed targets."
-            ))),
+    if let Some(key) = &key
+        && let Begun::Answer(answer) =
+            idempotency::begin(&state, &caller, key, "POST", &path, b"").await?
+    {
+        return Ok(answer);
+    }
+    let scope = key.as_deref().map(|key| idempotency::scope(&caller, key));
+    let render = |p, t| serde_json::to_vec(&PostView::from_rows(p, t)).unwrap_or_default();
+    let outcome = posts::retry_failed(
+        &state.db,
+        &caller.account_id,
+        caller.livemode,
+        &id,
+        scope.as_ref(),
+        render,
+    )
+    .await;
+    let refusal = match outcome {
+        Ok(Retried::Done(body)) => {
+            let job = DispatchPost {
+                post_id: id,
+                livemode: caller.livemode,
+                request_id: current_request_id(),
+            };
+            enqueue_dispatch_or_log(&state, &job, None).await;
+            return Ok(json_response(StatusCode::ACCEPTED, body));
         }
-    })
-    .await
+        Ok(Retried::NotFound) => ApiError::not_found("post"),
+        Ok(Retried::Conflict(status)) => ApiError::conflict(format!(
+            "Nothing to retry: this post is {status}. Only a failed or partially published post has failed targets to retry."
+        )),
+        Err(e) => e.into(),
+    };
+    if let Some(key) = &key {
+        idempotency::release(&state, &caller, key).await;
+    }
+    Err(refusal)
 }

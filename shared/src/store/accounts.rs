@@ -68,7 +68,12 @@ pub async fn update(
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE accounts SET plan = COALESCE($2, plan), status = COALESCE($3, status),
-                trial_ends_at = COALESCE($4, trial_ends_at), updated_at = now()
+                trial_ends_at = CASE
+                    -- A trial always ends: moving to trialing without a date gives the usual 14 days.
+                    WHEN COALESCE($3, status) = 'trialing' AND COALESCE($4, trial_ends_at) IS NULL
+                        THEN now() + interval '14 days'
+                    ELSE COALESCE($4, trial_ends_at) END,
+                updated_at = now()
          WHERE id = $1 RETURNING {COLUMNS}"
     )))
     .bind(id)

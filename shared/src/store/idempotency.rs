@@ -126,9 +126,9 @@ fn verdict(e: Existing, method: &str, path: &str, hash: &[u8]) -> Claim {
     }
 }
 
-/// Stores the response of a claimed key (for work that was not a single database write).
-pub async fn complete(
-    db: &Db,
+/// Stores the response of a claimed key, on the pool or inside the transaction that did the work.
+pub async fn complete<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     scope: &IdemScope<'_>,
     status: u16,
     body: &[u8],
@@ -142,7 +142,7 @@ pub async fn complete(
     .bind(scope.key)
     .bind(status as i32)
     .bind(body)
-    .execute(db)
+    .execute(executor)
     .await
     .map(|_| ())
 }

@@ -112,7 +112,7 @@ pub async fn list(
     let (at, id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
     sqlx::query_as::<_, IntegrationRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM integrations WHERE account_id = $1 AND livemode = $2
-           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+           AND (created_at, id) < (COALESCE($3::timestamptz, 'infinity'), COALESCE($4::text, ''))
          ORDER BY created_at DESC, id DESC LIMIT $5"
     )))
     .bind(account_id)

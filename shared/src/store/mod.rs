@@ -45,15 +45,21 @@ fn options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
         .options([("plan_cache_mode", "force_generic_plan")]))
 }
 
-/// Whether an error means "the database is unreachable" rather than "this statement is wrong".
+/// Whether an error means "the database cannot serve right now" rather than "this statement is wrong":
+/// unreachable, out of connections, starting up, shutting down or refusing connections.
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
+    match e {
         sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-    )
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            // 08: connection exceptions; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now;
+            // 53300: too many connections; 55000: database not accepting connections.
+            code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "55000"
+        }),
+        _ => false,
+    }
 }
 
 /// Whether an error is a unique-constraint violation (SQLSTATE 23505).

@@ -2,7 +2,7 @@
 //! Idempotency-Key, the stored response) are written by one statement, so they exist together or not at all.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, types::Json};
+use sqlx::{FromRow, PgConnection, types::Json};
 
 use super::{Db, idempotency::IdemScope};
 
@@ -64,6 +64,9 @@ pub struct IdemKey<'a> {
     pub request_hash: &'a [u8],
 }
 
+/// A target that resolved to the same connection as an earlier one: its position, platform and connection.
+pub type TwinTarget = (i32, String, String);
+
 /// A target without its connection: its platform and the `accountId` it asked for (`None`: the default).
 pub type MissingTarget = (String, Option<String>);
 
@@ -73,6 +76,8 @@ pub enum Inserted {
     Created { body: String },
     /// A live post names connections the account does not have: `(platform, accountId)` of each.
     Missing(Vec<MissingTarget>),
+    /// Two targets resolve to one connection (a bare name and its default's label): it would publish twice.
+    Twins(Vec<TwinTarget>),
     /// Another request holds the idempotency key (a concurrent twin, or another request): nothing stored.
     KeyTaken,
 }
@@ -83,6 +88,7 @@ struct InsertResult {
     all_found: bool,
     body: Option<String>,
     missing: Option<Json<Vec<MissingTarget>>>,
+    twins: Option<Json<Vec<TwinTarget>>>,
 }
 
 /// Resolves every target to a connection, then inserts the post, its targets and (with a key) the finished
@@ -114,8 +120,17 @@ pub async fn insert(
                 WHERE i.account_id = $2 AND i.livemode = $3 AND i.platform = w.platform
                   AND ((w.label IS NULL AND i.is_default) OR i.account_label = w.label)
                 LIMIT 1) c ON true
+         ), twins AS (
+            -- Targets that land on the same connection as an earlier one ("x" and the default's label).
+            SELECT pos, platform, label FROM (
+                SELECT pos, platform, label,
+                       row_number() OVER (PARTITION BY platform, label ORDER BY pos) AS n
+                FROM resolved WHERE label IS NOT NULL) r
+            WHERE n > 1
          ), ok AS (
-            SELECT bool_and(label IS NOT NULL) AS all_found FROM resolved
+            SELECT bool_and(label IS NOT NULL) AS all_found,
+                   bool_and(label IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM twins) AS fine
+            FROM resolved
          ), body AS (
             -- The 202 body, compact like every other response (json_build_object would add spaces).
             SELECT '{"postSubmissionId":' || to_json($1::text) || ',"status":' || to_json($4::text)
@@ -129,7 +144,7 @@ pub async fn insert(
             INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state,
                                           response_status, response_body)
             SELECT $2, $3, $13, $14, $15, $16, 'done', 202, convert_to((SELECT text FROM body), 'UTF8')
-            WHERE $13::text IS NOT NULL AND (SELECT all_found FROM ok)
+            WHERE $13::text IS NOT NULL AND (SELECT fine FROM ok)
             ON CONFLICT (account_id, livemode, key) DO UPDATE
               SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
                   state = 'done', response_status = EXCLUDED.response_status,
@@ -139,7 +154,7 @@ pub async fn insert(
          ), p AS (
             INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id)
             SELECT $1, $2, $3, $4, $5, $6, $7
-            WHERE (SELECT all_found FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
+            WHERE (SELECT fine FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
             RETURNING id
          ), t AS (
             INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id)
@@ -150,7 +165,8 @@ pub async fn insert(
                 (SELECT all_found FROM ok) AS all_found,
                 (SELECT text FROM body) AS body,
                 (SELECT json_agg(json_build_array(platform, requested) ORDER BY pos) FROM resolved
-                 WHERE label IS NULL) AS missing"#,
+                 WHERE label IS NULL) AS missing,
+                (SELECT json_agg(json_build_array(pos, platform, label) ORDER BY pos) FROM twins) AS twins"#,
     )
     .bind(p.id)
     .bind(p.account_id)
@@ -182,6 +198,9 @@ pub async fn insert(
             missing,
             ..
         } => Inserted::Missing(missing.map(|m| m.0).unwrap_or_default()),
+        InsertResult {
+            twins: Some(twins), ..
+        } => Inserted::Twins(twins.0),
         _ => Inserted::KeyTaken,
     })
 }
@@ -192,25 +211,39 @@ pub async fn get(
     livemode: bool,
     id: &str,
 ) -> Result<Option<(PostRow, Vec<TargetRow>)>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    get_on(&mut conn, account_id, livemode, id).await
+}
+
+/// [`get`] on a given connection (inside a transaction, it sees the transaction's changes).
+async fn get_on(
+    conn: &mut PgConnection,
+    account_id: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Option<(PostRow, Vec<TargetRow>)>, sqlx::Error> {
     let post = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM posts WHERE id = $1 AND account_id = $2 AND livemode = $3"
     )))
     .bind(id)
     .bind(account_id)
     .bind(livemode)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(post) = post else { return Ok(None) };
-    let targets = targets_of(db, &[post.id.as_str()]).await?;
+    let targets = targets_of(conn, &[post.id.as_str()]).await?;
     Ok(Some((post, targets)))
 }
 
-async fn targets_of(db: &Db, post_ids: &[&str]) -> Result<Vec<TargetRow>, sqlx::Error> {
+async fn targets_of(
+    conn: &mut PgConnection,
+    post_ids: &[&str],
+) -> Result<Vec<TargetRow>, sqlx::Error> {
     sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {TARGET_COLUMNS} FROM post_targets WHERE post_id = ANY($1) ORDER BY post_id, position"
     )))
     .bind(post_ids)
-    .fetch_all(db)
+    .fetch_all(conn)
     .await
 }
 
@@ -227,7 +260,7 @@ pub async fn list(
     let posts = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM posts WHERE account_id = $1 AND livemode = $2
            AND ($3::text IS NULL OR status = $3)
-           AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+           AND (created_at, id) < (COALESCE($4::timestamptz, 'infinity'), COALESCE($5::text, ''))
          ORDER BY created_at DESC, id DESC LIMIT $6"
     )))
     .bind(account_id)
@@ -239,7 +272,7 @@ pub async fn list(
     .fetch_all(db)
     .await?;
     let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
-    let mut targets = targets_of(db, &ids).await?;
+    let mut targets = targets_of(&mut *db.acquire().await?, &ids).await?;
     Ok(posts
         .into_iter()
         .map(|p| {
@@ -313,20 +346,31 @@ pub async fn cancel(
     })
 }
 
-/// Puts the failed targets of a post back to `pending` and the post back to `queued`.
+/// What a retry did: the `202` body (already stored under the request's idempotency key, if any), or why not.
+pub enum Retried {
+    Done(Vec<u8>),
+    NotFound,
+    Conflict(String),
+}
+
+/// Puts the failed targets of a settled post (`failed` or `partially_published`) back to `pending` and the post
+/// to `queued`. The response, rendered by `render` from the post as changed, is stored under `key` in the same
+/// transaction, so a retried request replays it instead of retrying twice.
 pub async fn retry_failed(
     db: &Db,
     account_id: &str,
     livemode: bool,
     id: &str,
-) -> Result<Change, sqlx::Error> {
+    key: Option<&IdemScope<'_>>,
+    render: impl FnOnce(PostRow, Vec<TargetRow>) -> Vec<u8>,
+) -> Result<Retried, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let status = lock_status(&mut tx, account_id, livemode, id).await?;
-    let Some(status) = status else {
-        return Ok(Change::NotFound);
+    let Some(status) = lock_status(&mut tx, account_id, livemode, id).await? else {
+        return Ok(Retried::NotFound);
     };
-    if status == "canceled" {
-        return Ok(Change::Conflict(status));
+    // A post still publishing has targets in flight: re-arming it could send them twice.
+    if !matches!(status.as_str(), "failed" | "partially_published") {
+        return Ok(Retried::Conflict(status));
     }
     let reset = sqlx::query(
         "UPDATE post_targets SET status = 'pending', error_code = NULL, error_message = NULL,
@@ -337,15 +381,19 @@ pub async fn retry_failed(
     .execute(&mut *tx)
     .await?;
     if reset.rows_affected() == 0 {
-        return Ok(Change::Conflict(status));
+        return Ok(Retried::Conflict(status));
     }
     sqlx::query("UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let Some((post, targets)) = get_on(&mut tx, account_id, livemode, id).await? else {
+        return Ok(Retried::NotFound);
+    };
+    let body = render(post, targets);
+    if let Some(scope) = key {
+        super::idempotency::complete(&mut *tx, scope, 202, &body).await?;
+    }
     tx.commit().await?;
-    Ok(match get(db, account_id, livemode, id).await? {
-        Some((p, t)) => Change::Done(p, t),
-        None => Change::NotFound,
-    })
+    Ok(Retried::Done(body))
 }

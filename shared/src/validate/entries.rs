@@ -140,7 +140,8 @@ pub(super) fn entry_platform(e: &PlatformEntry) -> Platform {
     }
 }
 
-fn account_id_problem(id: &str) -> Option<String> {
+/// What is wrong with a connection label (`accountId`), if anything: the one rule for posts and integrations.
+pub fn account_id_problem(id: &str) -> Option<String> {
     let n = id.chars().count();
     if id.trim().is_empty() {
         Some("must not be empty".to_owned())
