@@ -11,25 +11,23 @@ fn entries_for<'a>(fields: &'a [Value], platform: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn x_allows_280_characters_and_refuses_281() {
-    let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"a".repeat(280), json!(["x"])),
-    )
-    .await
-    .expect(202);
+/// `text` is accepted on x and `text` plus `one_more` is refused, with exactly one entry for x.
+async fn x_limit_falls_between(api: &ApiProc, key: &str, text: &str, one_more: &str) {
+    api.post_json("/v1/posts", key, &text_post(text, json!(["x"])))
+        .await
+        .expect(202);
+    let over = format!("{text}{one_more}");
     let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"a".repeat(281), json!(["x"])),
-        )
+        .post_json("/v1/posts", key, &text_post(&over, json!(["x"])))
         .await;
     r.error(400, "validation_error");
     assert_eq!(entries_for(&r.failing_fields(), "x").len(), 1, "{}", r.text);
+}
+
+#[tokio::test]
+async fn x_allows_280_characters_and_refuses_281() {
+    let (_env, acct, api) = setup().await;
+    x_limit_falls_between(&api, &acct.test_key, &"a".repeat(280), "a").await;
     // The same 281 characters are fine where the limit is higher.
     api.post_json(
         "/v1/posts",
@@ -43,42 +41,13 @@ async fn x_allows_280_characters_and_refuses_281() {
 #[tokio::test]
 async fn x_counts_cjk_characters_twice() {
     let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"漢".repeat(140), json!(["x"])),
-    )
-    .await
-    .expect(202);
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"漢".repeat(141), json!(["x"])),
-        )
-        .await;
-    r.error(400, "validation_error");
-    assert_eq!(entries_for(&r.failing_fields(), "x").len(), 1, "{}", r.text);
+    x_limit_falls_between(&api, &acct.test_key, &"漢".repeat(140), "漢").await;
 }
 
 #[tokio::test]
 async fn x_counts_emoji_twice() {
     let (_env, acct, api) = setup().await;
-    api.post_json(
-        "/v1/posts",
-        &acct.test_key,
-        &text_post(&"😀".repeat(140), json!(["x"])),
-    )
-    .await
-    .expect(202);
-    let r = api
-        .post_json(
-            "/v1/posts",
-            &acct.test_key,
-            &text_post(&"😀".repeat(141), json!(["x"])),
-        )
-        .await;
-    r.error(400, "validation_error");
+    x_limit_falls_between(&api, &acct.test_key, &"😀".repeat(140), "😀").await;
 }
 
 #[tokio::test]

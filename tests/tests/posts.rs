@@ -245,20 +245,14 @@ async fn request_id_is_logged_and_carried_into_the_job() {
 #[tokio::test]
 async fn two_targets_on_one_connection_are_refused() {
     // "x" is the default connection x_main: naming x_main again would publish the post twice there.
-    let (env, acct, api) = setup().await;
-    env.admin(&[
-        "integration",
-        "add",
-        &acct.id,
-        "--platform",
-        "x",
-        "--account-id",
-        "x_main",
-        "--default",
-        "--credentials",
-        r#"{"accessToken":"t"}"#,
-    ])
-    .await;
+    let (_env, acct, api) = setup().await;
+    for label in ["x_main", "x_other"] {
+        let integration =
+            json!({"platform": "x", "accountId": label, "credentials": {"accessToken": "t"}});
+        api.post_json("/v1/integrations", &acct.live_key, &integration)
+            .await
+            .expect(201);
+    }
     let live = json!(["x", {"platform": "x", "accountId": "x_main"}]);
     let r = api
         .post_json("/v1/posts", &acct.live_key, &text_post("twice?", live))
@@ -273,18 +267,6 @@ async fn two_targets_on_one_connection_are_refused() {
         .await
         .error(400, "validation_error");
     // Two different connections of one platform are fine.
-    env.admin(&[
-        "integration",
-        "add",
-        &acct.id,
-        "--platform",
-        "x",
-        "--account-id",
-        "x_other",
-        "--credentials",
-        r#"{"accessToken":"t"}"#,
-    ])
-    .await;
     let two = json!(["x", {"platform": "x", "accountId": "x_other"}]);
     api.post_json("/v1/posts", &acct.live_key, &text_post("both", two))
         .await
