@@ -151,14 +151,7 @@ async fn unknown_or_malformed_key_is_refused() {
 #[tokio::test]
 async fn revoked_key_is_refused_on_the_next_request() {
     let (env, acct, api) = setup().await;
-    // Several requests first, so that the API process has the key in its lookup cache.
-    for _ in 0..3 {
-        api.get("/v1/posts")
-            .key(&acct.live_key)
-            .send()
-            .await
-            .expect(200);
-    }
+    warm_key_cache(&api, &acct.live_key).await;
     let revoked = env.admin(&["key", "revoke", &acct.live_key_id]).await;
     assert_eq!(revoked["id"], acct.live_key_id.as_str());
     assert_eq!(revoked["status"], "revoked");
@@ -365,13 +358,7 @@ async fn test_and_live_objects_never_see_each_other() {
 #[tokio::test]
 async fn a_subscription_change_applies_on_the_next_request() {
     let (env, acct, api) = setup().await;
-    for _ in 0..3 {
-        api.get("/v1/posts")
-            .key(&acct.live_key)
-            .send()
-            .await
-            .expect(200);
-    }
+    warm_key_cache(&api, &acct.live_key).await;
     env.admin(&["account", "update", &acct.id, "--status", "past_due"])
         .await;
     let r = api.get("/v1/posts").key(&acct.live_key).send().await;
@@ -389,13 +376,7 @@ async fn a_subscription_change_applies_on_the_next_request() {
 async fn a_flushed_redis_does_not_let_a_revoked_key_through() {
     // Redis losing the auth epoch must invalidate every cached key, not freeze the cache.
     let (env, acct, api) = setup().await;
-    for _ in 0..3 {
-        api.get("/v1/posts")
-            .key(&acct.live_key)
-            .send()
-            .await
-            .expect(200);
-    }
+    warm_key_cache(&api, &acct.live_key).await;
     let mut conn = env.redis().await;
     let epoch_key = format!("{}:auth-epoch", env.redis_prefix);
     // Revoke behind the cache's back (as if the CLI could not reach Redis), then lose Redis' data.
@@ -415,4 +396,11 @@ async fn a_flushed_redis_does_not_let_a_revoked_key_through() {
         .send()
         .await
         .error(401, "unauthorized");
+}
+
+/// A few successful requests, so that the API process holds the key in its lookup cache.
+async fn warm_key_cache(api: &ApiProc, key: &str) {
+    for _ in 0..3 {
+        api.get("/v1/posts").key(key).send().await.expect(200);
+    }
 }
