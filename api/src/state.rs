@@ -3,8 +3,8 @@
 use std::{ops::Deref, sync::Arc, time::Duration};
 
 use crate::key_cache::KeyCache;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use soku_shared::{config::Settings, jobs::dispatch_queue, store::Db};
+use redis::aio::ConnectionManager;
+use soku_shared::{config::Settings, store::Db};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -13,7 +13,6 @@ pub struct Inner {
     pub db: Db,
     pub redis: ConnectionManager,
     pub settings: Settings,
-    pub dispatch: apalis_redis::Config,
     pub keys: KeyCache,
 }
 
@@ -30,13 +29,10 @@ impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<AppState> {
         let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
         let redis = redis_manager(settings.redis_url())?;
-        let dispatch =
-            apalis_redis::Config::default().queue(dispatch_queue(&settings.redis_prefix));
         Ok(AppState(Arc::new(Inner {
             db,
             redis,
             settings,
-            dispatch,
             keys: KeyCache::default(),
         })))
     }
@@ -47,12 +43,7 @@ impl AppState {
     }
 }
 
+/// The API's Redis connection: short timeouts, so that a request never hangs on a lost Redis.
 pub fn redis_manager(url: &str) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url)?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(200));
-    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+    soku_shared::queue::redis_manager(url, Duration::from_secs(2))
 }

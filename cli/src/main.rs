@@ -82,12 +82,21 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             soku_api::run(settings, shutdown_signal()).await
         }
         Command::Worker { queues } => {
-            soku_worker::run(
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            let metrics = soku_api::worker_metrics(&settings, async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            })
+            .await?;
+            let metrics = tokio::spawn(metrics);
+            let result = soku_worker::run(
                 settings,
                 queues.unwrap_or_else(all_queues),
                 shutdown_signal(),
             )
-            .await
+            .await;
+            let _ = stop_tx.send(true);
+            let _ = metrics.await;
+            result
         }
         Command::Migrate => {
             let db = soku_shared::store::connect(settings.database_url(), 2).await?;

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::account::Plan;
+use crate::platform::Platform;
 
 /// A setting that could not be used, named as the operator wrote it.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,48 @@ struct FileSettings {
     rate_limit_business: Option<u64>,
     db_pool_size: Option<u64>,
     log: Option<String>,
+    concurrency_dispatch: Option<u64>,
+    concurrency_publish: Option<u64>,
+    concurrency_threads: Option<u64>,
+    concurrency_x: Option<u64>,
+    concurrency_linkedin: Option<u64>,
+    concurrency_instagram: Option<u64>,
+    concurrency_facebook: Option<u64>,
+    concurrency_tiktok: Option<u64>,
+    concurrency_youtube: Option<u64>,
+    poll_interval_ms: Option<u64>,
+    lease_secs: Option<u64>,
+    requeue_after_secs: Option<u64>,
+    reconcile_interval_ms: Option<u64>,
+    publish_max_attempts: Option<u64>,
+    retry_base_ms: Option<u64>,
+    sandbox_sink_url: Option<String>,
+    worker_metrics_listen: Option<String>,
+}
+
+/// How the workers run (see docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Jobs one process runs at once from the dispatch queue.
+    pub concurrency_dispatch: usize,
+    /// Jobs one process runs at once from each platform's publish queue, in [`Platform::ALL`] order.
+    pub concurrency_publish: [usize; 7],
+    /// How often an idle worker asks Redis for work.
+    pub poll_interval_ms: u64,
+    /// How long a publish attempt's lease lasts without renewal (renewed every third of it while it runs).
+    pub lease_secs: u64,
+    /// A job handed to Redis this long ago without being taken is handed over again.
+    pub requeue_after_secs: u64,
+    /// How often the reconciler runs (due scheduled posts, retries, expired leases, checks).
+    pub reconcile_interval_ms: u64,
+    /// Automatic attempts of a target before it is `failed` (a manual retry starts a new round).
+    pub publish_max_attempts: u32,
+    /// The first retry's delay; each later one doubles, with jitter, up to 5 minutes.
+    pub retry_base_ms: u64,
+    /// Test mode only: every sandbox delivery is also sent to this URL (see docs/sandbox.md).
+    pub sandbox_sink_url: Option<String>,
+    /// Where `soku worker` serves `/metrics` (`soku serve` serves them on the API's address).
+    pub metrics_listen: SocketAddr,
 }
 
 /// Requests per minute allowed to one account, by plan.
@@ -80,6 +123,7 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub db_pool_size: u32,
     pub log: String,
+    pub worker: WorkerSettings,
 }
 
 /// The master key, kept out of `Debug` output.
@@ -216,7 +260,85 @@ impl Settings {
         if !(1..=1000).contains(&db_pool_size) {
             return Err(bad("SOKU_DB_POOL_SIZE", "must be between 1 and 1000"));
         }
+        let ranged = |var: &str, f: Option<u64>, d: u64, lo: u64, hi: u64| {
+            let v = number(var, f, d)?;
+            if !(lo..=hi).contains(&v) {
+                return Err(bad(var, format!("must be between {lo} and {hi}")));
+            }
+            Ok(v)
+        };
+        let publish_all = ranged(
+            "SOKU_CONCURRENCY_PUBLISH",
+            file.concurrency_publish,
+            32,
+            1,
+            1000,
+        )?;
+        let per_platform = [
+            ("SOKU_CONCURRENCY_THREADS", file.concurrency_threads),
+            ("SOKU_CONCURRENCY_X", file.concurrency_x),
+            ("SOKU_CONCURRENCY_LINKEDIN", file.concurrency_linkedin),
+            ("SOKU_CONCURRENCY_INSTAGRAM", file.concurrency_instagram),
+            ("SOKU_CONCURRENCY_FACEBOOK", file.concurrency_facebook),
+            ("SOKU_CONCURRENCY_TIKTOK", file.concurrency_tiktok),
+            ("SOKU_CONCURRENCY_YOUTUBE", file.concurrency_youtube),
+        ];
+        let mut concurrency_publish = [publish_all as usize; 7];
+        for (i, (var, f)) in per_platform.into_iter().enumerate() {
+            concurrency_publish[i] = ranged(var, f, publish_all, 1, 1000)? as usize;
+        }
+        let sandbox_sink_url = text("SOKU_SANDBOX_SINK_URL", file.sandbox_sink_url);
+        if let Some(u) = &sandbox_sink_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(bad("SOKU_SANDBOX_SINK_URL", "must be an http:// or https:// URL"));
+        }
+        let metrics_text = text("SOKU_WORKER_METRICS_LISTEN", file.worker_metrics_listen)
+            .unwrap_or_else(|| "127.0.0.1:9464".into());
+        let metrics_listen: SocketAddr = metrics_text.parse().map_err(|_| {
+            bad(
+                "SOKU_WORKER_METRICS_LISTEN",
+                format!("`{metrics_text}` is not an address like 127.0.0.1:9464"),
+            )
+        })?;
+        let worker = WorkerSettings {
+            concurrency_dispatch: ranged(
+                "SOKU_CONCURRENCY_DISPATCH",
+                file.concurrency_dispatch,
+                16,
+                1,
+                1000,
+            )? as usize,
+            concurrency_publish,
+            poll_interval_ms: ranged("SOKU_POLL_INTERVAL_MS", file.poll_interval_ms, 50, 5, 60_000)?,
+            lease_secs: ranged("SOKU_LEASE_SECS", file.lease_secs, 30, 1, 3600)?,
+            requeue_after_secs: ranged(
+                "SOKU_REQUEUE_AFTER_SECS",
+                file.requeue_after_secs,
+                60,
+                1,
+                86_400,
+            )?,
+            reconcile_interval_ms: ranged(
+                "SOKU_RECONCILE_INTERVAL_MS",
+                file.reconcile_interval_ms,
+                200,
+                10,
+                60_000,
+            )?,
+            publish_max_attempts: ranged(
+                "SOKU_PUBLISH_MAX_ATTEMPTS",
+                file.publish_max_attempts,
+                6,
+                1,
+                100,
+            )? as u32,
+            retry_base_ms: ranged("SOKU_RETRY_BASE_MS", file.retry_base_ms, 1000, 1, 3_600_000)?,
+            sandbox_sink_url: sandbox_sink_url.map(|u| u.trim_end_matches('/').to_string()),
+            metrics_listen,
+        };
         Ok(Settings {
+            worker,
             database_url: database_url.into(),
             redis_url: redis_url.into(),
             listen,
@@ -282,6 +404,14 @@ fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {
         )
     })?;
     Ok(MasterKey(key))
+}
+
+impl WorkerSettings {
+    /// Jobs one process runs at once from `platform`'s publish queue.
+    pub fn concurrency_for(&self, platform: Platform) -> usize {
+        let i = Platform::ALL.iter().position(|p| *p == platform).unwrap_or(0);
+        self.concurrency_publish[i]
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ mod entries;
 pub use entries::account_id_problem;
 mod fields;
 mod hints;
+mod sandbox;
+pub use sandbox::BEHAVIORS as SANDBOX_BEHAVIORS;
 mod schedule;
 mod targets;
 #[cfg(test)]
@@ -73,6 +75,8 @@ pub struct ValidatedPost {
     pub targets: Vec<TargetRequest>,
     /// In UTC. May be up to the past tolerance before `now` (the caller publishes such a post at once).
     pub scheduled_time: Option<DateTime<Utc>>,
+    /// Test mode only: how the sandbox should misbehave, per platform (docs/sandbox.md).
+    pub sandbox: Option<serde_json::Value>,
 }
 
 /// One target of a post: a platform and, optionally, which connection of it.
@@ -126,6 +130,14 @@ pub struct CreatePostRequest {
     /// is refused with `invalid_scheduled_time`.
     #[schema(format = DateTime, example = "2026-03-09T14:00:00.000Z")]
     pub scheduled_time: Option<String>,
+    /// Test mode (`sk_test_` keys) only: make the sandbox behave like a platform in trouble, per target
+    /// platform, e.g. `{"x": {"behavior": "rate_limited", "times": 2, "retryAfterSeconds": 3}}`. Behaviours:
+    /// `rate_limited` (429 with a reset time, `retryAfterSeconds`, default 1), `server_error` (503),
+    /// `token_expired` (401; the refresh fails too), `rejected` (a permanent refusal), `slow` (`delayMs`,
+    /// default 2000, then success), `unconfirmed` (the post is taken but never confirmed). `times`: how many
+    /// attempts misbehave (default 1). See docs/sandbox.md.
+    #[schema(value_type = Option<Object>)]
+    pub sandbox: Option<serde_json::Value>,
 }
 
 /// The post itself.
@@ -175,12 +187,19 @@ pub fn validate_post(
     let mut errs = fields::Errors::default();
     let mut walked = None;
     let mut scheduled_time = None;
+    let mut sandbox = None;
     if let Some(top) = errs.top_object(body) {
         let post = errs.object_field("", "post", top.get("post"));
         let fields = post.and_then(|p| errs.object_field("post", "content", p.get("content")));
         walked = fields.map(|c| content::content(&mut errs, c));
         scheduled_time =
             schedule::scheduled_time(&mut errs, top.get("scheduledTime"), now, past_tolerance);
+        if let Some((_, targets)) = &walked {
+            let platforms: Vec<Platform> = targets.iter().map(|t: &TargetRequest| t.platform).collect();
+            sandbox = sandbox::sandbox(&mut errs, top.get("sandbox"), &platforms);
+        } else if top.get("sandbox").is_some_and(|v| !v.is_null()) {
+            sandbox = sandbox::sandbox(&mut errs, top.get("sandbox"), &Platform::ALL);
+        }
     }
     let errors = errs.into_vec();
     match walked {
@@ -188,6 +207,7 @@ pub fn validate_post(
             content,
             targets,
             scheduled_time,
+            sandbox,
         }),
         _ if !errors.is_empty() && errors.iter().all(|e| e.field == schedule::FIELD) => {
             Err(ValidationFailure::ScheduledTime(errors))

@@ -2,5 +2,6 @@
 
 pub mod health;
 pub mod integrations;
+pub mod metrics;
 pub mod openapi;
 pub mod posts;

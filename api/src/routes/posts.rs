@@ -75,6 +75,16 @@ pub async fn create(
             return replay_or(ApiError::scheduled_time(fields)).await;
         }
     };
+    if post.sandbox.is_some() && caller.livemode {
+        return replay_or(ApiError::validation(vec![FieldError {
+            field: "sandbox".into(),
+            message: "only test-mode posts (made with an sk_test_ key) can ask the sandbox to misbehave; \
+                      live posts go to the real platforms"
+                .into(),
+            platform: None,
+        }]))
+        .await;
+    }
     let post_id = new_id(IdPrefix::Post);
     let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
         "scheduled"
@@ -95,6 +105,7 @@ pub async fn create(
         scheduled_time_text: scheduled_time_text.as_deref(),
         request_id: &request_id,
         targets: &targets,
+        sandbox: post.sandbox.as_ref(),
     };
     let record = key.as_deref().map(|key| IdemKey {
         scope: idempotency::scope(&caller, key),
@@ -114,7 +125,11 @@ pub async fn create(
         livemode: caller.livemode,
         request_id,
     };
-    enqueue_dispatch_or_log(&state, &job, post.scheduled_time).await;
+    // A scheduled post stays in Postgres until it falls due: the reconciler hands it over then, in bounded
+    // batches (a burst of posts due in one second must never reach Redis as one due set).
+    if status == "queued" {
+        enqueue_dispatch_or_log(&state, &job).await;
+    }
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
 }
@@ -295,7 +310,7 @@ pub async fn retry(
                 livemode: caller.livemode,
                 request_id: current_request_id(),
             };
-            enqueue_dispatch_or_log(&state, &job, None).await;
+            enqueue_dispatch_or_log(&state, &job).await;
             return Ok(json_response(StatusCode::ACCEPTED, body));
         }
         Ok(Retried::NotFound) => ApiError::not_found("post"),

@@ -5,6 +5,8 @@ pub mod idempotency;
 pub mod integrations;
 pub mod keys;
 pub mod posts;
+pub mod publish;
+pub mod sandbox;
 
 use std::time::Duration;
 

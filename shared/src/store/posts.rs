@@ -54,6 +54,8 @@ pub struct NewPost<'a> {
     pub scheduled_time_text: Option<&'a str>,
     pub request_id: &'a str,
     pub targets: &'a [WantedTarget],
+    /// Test mode's sandbox instructions, stored with the post.
+    pub sandbox: Option<&'a serde_json::Value>,
 }
 
 /// The key a post request carried, recorded with the post.
@@ -152,8 +154,8 @@ pub async fn insert(
               WHERE idempotency_keys.created_at < now() - make_interval(hours => $17)
             RETURNING 1
          ), p AS (
-            INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id)
-            SELECT $1, $2, $3, $4, $5, $6, $7
+            INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id, sandbox)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $18
             WHERE (SELECT fine FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
             RETURNING id
          ), t AS (
@@ -185,6 +187,7 @@ pub async fn insert(
     .bind(key.map(|k| k.path))
     .bind(key.map(|k| k.request_hash))
     .bind(super::idempotency::RETENTION_HOURS as i32)
+    .bind(p.sandbox.map(Json))
     .fetch_one(db)
     .await?;
     Ok(match r {
@@ -374,7 +377,8 @@ pub async fn retry_failed(
     }
     let reset = sqlx::query(
         "UPDATE post_targets SET status = 'pending', error_code = NULL, error_message = NULL,
-                error_retryable = NULL, next_attempt_at = NULL, updated_at = now()
+                error_retryable = NULL, next_attempt_at = NULL, round_attempts = 0, checks = 0,
+                enqueued_at = NULL, updated_at = now()
          WHERE post_id = $1 AND status = 'failed'",
     )
     .bind(id)
@@ -383,7 +387,9 @@ pub async fn retry_failed(
     if reset.rows_affected() == 0 {
         return Ok(Retried::Conflict(status));
     }
-    sqlx::query("UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1")
+    sqlx::query(
+        "UPDATE posts SET status = 'queued', enqueued_at = now(), updated_at = now() WHERE id = $1",
+    )
         .bind(id)
         .execute(&mut *tx)
         .await?;

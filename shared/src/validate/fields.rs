@@ -16,7 +16,7 @@ const MAX_URL_CHARS: usize = 2048;
 pub(super) const LEVELS: [(&str, &[&str], &str); 4] = [
     (
         "",
-        &["post", "scheduledTime"],
+        &["post", "scheduledTime", "sandbox"],
         "at the top level of the body",
     ),
     ("post", &["content"], "in `post`"),

@@ -1,0 +1,25 @@
+//! `/metrics`: Prometheus text. This process's own counters (for `soku serve`, the workers' too) and the
+//! shared gauges: queue depths, unsettled targets, overdue scheduled posts.
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use redis::aio::ConnectionManager;
+use soku_shared::store::Db;
+
+use crate::AppState;
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    text(&state.db, &mut state.redis(), &state.settings.redis_prefix).await
+}
+
+pub async fn text(db: &Db, redis: &mut ConnectionManager, prefix: &str) -> Response {
+    let gauges = soku_shared::metrics::shared_gauges(db, redis, prefix).await;
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        soku_shared::metrics::render(&gauges),
+    )
+        .into_response()
+}

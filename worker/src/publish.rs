@@ -1,0 +1,218 @@
+//! The publish job: one attempt at one target. It takes a lease on the target in Postgres (only a pending or
+//! due retrying target grants one, so a duplicate delivery does nothing), keeps the lease alive while the
+//! platform call runs, and settles the attempt: published, retrying at a backoff that honours the
+//! platform's reset, failed, or unknown (to be checked against the platform before anything is re-sent).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use soku_shared::jobs::PublishTarget;
+use soku_shared::metrics;
+use soku_shared::store::publish::{self as store, Leased, Settle};
+
+use crate::Ctx;
+use crate::adapters::{Credentials, Failure, FailureClass, PublishRequest, Published, StateSink};
+use crate::backoff;
+
+/// Longest a platform call may run before its outcome is treated as unknown.
+const CALL_LIMIT: Duration = Duration::from_secs(300);
+
+pub async fn run(ctx: &Ctx, job: &PublishTarget) -> anyhow::Result<()> {
+    let lease = ctx.cfg.lease_secs as f64;
+    let Some(t) = store::lease_for_attempt(&ctx.db, &job.target_id, &ctx.name, lease).await? else {
+        metrics::job("publish", "skipped");
+        tracing::debug!("target not due, taken, settled or canceled: nothing to do");
+        return Ok(());
+    };
+    attempt(ctx, t).await?;
+    metrics::job("publish", "ok");
+    Ok(())
+}
+
+/// The request an adapter sees for a leased target.
+pub fn request(t: &Leased) -> PublishRequest {
+    PublishRequest {
+        target_id: t.id.clone(),
+        post_id: t.post_id.clone(),
+        platform: t.platform.clone(),
+        account_label: t.account_label.clone(),
+        integration_id: t.integration_id.clone(),
+        content: t.content.0.clone(),
+        attempt: t.attempt,
+        sandbox: t
+            .sandbox
+            .as_ref()
+            .and_then(|s| s.0.get(&t.platform).cloned()),
+    }
+}
+
+struct SaveState<'a> {
+    ctx: &'a Ctx,
+    target: &'a str,
+}
+
+impl StateSink for SaveState<'_> {
+    fn save(&self, state: Value) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            anyhow::ensure!(
+                store::save_platform_state(&self.ctx.db, self.target, &self.ctx.name, &state).await?,
+                "the lease on the target was lost"
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Calls the adapter while renewing the lease every third of its length.
+async fn call_platform(ctx: &Ctx, t: &Leased, req: &PublishRequest) -> Result<Published, Failure> {
+    let adapter = ctx.adapter(t.livemode, &t.platform);
+    let sink = SaveState { ctx, target: &t.id };
+    let call = tokio::time::timeout(CALL_LIMIT, adapter.publish(req, &t.platform_state.0, &sink));
+    tokio::pin!(call);
+    let every = Duration::from_secs_f64((ctx.cfg.lease_secs as f64 / 3.0).max(0.2));
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            out = &mut call => {
+                return out.unwrap_or_else(|_| Err(Failure::new(
+                    FailureClass::Unknown,
+                    "no_confirmation",
+                    format!("{} did not answer within {} s", t.platform, CALL_LIMIT.as_secs()),
+                )));
+            }
+            _ = renew.tick() => {
+                if let Err(e) = store::renew_lease(&ctx.db, &t.id, &ctx.name, ctx.cfg.lease_secs as f64).await {
+                    tracing::warn!(error = %e, "could not renew the lease; the attempt goes on");
+                }
+            }
+        }
+    }
+}
+
+async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
+    let req = request(&t);
+    let started = Instant::now();
+    let mut result = call_platform(ctx, &t, &req).await;
+    // A dead token: refresh once, and if that works the next attempt goes out at once.
+    if let Err(f) = &result
+        && f.class == FailureClass::NeedsReauth
+    {
+        let adapter = ctx.adapter(t.livemode, &t.platform);
+        if let Err(refresh) = adapter.refresh_token(&Credentials(Value::Null)).await {
+            result = Err(Failure {
+                message: format!("{}; refreshing the token failed: {}", f.message, refresh.message),
+                ..f.clone()
+            });
+        } else {
+            result = Err(Failure::new(
+                FailureClass::Retryable {
+                    retry_after: Some(Duration::ZERO),
+                },
+                &f.code,
+                "the token was refreshed; trying again",
+            ));
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (outcome, settle) = outcome(ctx, &t, &result);
+    metrics::attempt(&t.platform, outcome, secs);
+    let post_status = store::settle(&ctx.db, &t.id, &ctx.name, Some(t.attempt), &settle).await?;
+    match (&result, post_status) {
+        (_, None) => tracing::warn!(
+            attempt = t.attempt,
+            "the lease was lost before the attempt settled; its outcome is left to whoever holds it"
+        ),
+        (Ok(p), Some(status)) => tracing::info!(
+            platform = %t.platform,
+            attempt = t.attempt,
+            platform_post_id = %p.platform_post_id,
+            post_status = %status,
+            ms = (secs * 1000.0) as u64,
+            "target published"
+        ),
+        (Err(f), Some(status)) => tracing::warn!(
+            platform = %t.platform,
+            attempt = t.attempt,
+            code = %f.code,
+            message = %f.message,
+            target_status = settle.status,
+            next_attempt_at = ?settle.next_attempt_at,
+            post_status = %status,
+            "attempt did not publish"
+        ),
+    }
+    Ok(())
+}
+
+/// How an attempt's result is stored: the metric outcome and the settle arguments.
+fn outcome<'a>(
+    ctx: &Ctx,
+    t: &Leased,
+    result: &'a Result<Published, Failure>,
+) -> (&'static str, Settle<'a>) {
+    let none = Settle {
+        status: "published",
+        platform_post_id: None,
+        url: None,
+        error_code: None,
+        error_message: None,
+        retryable: None,
+        next_attempt_at: None,
+    };
+    match result {
+        Ok(p) => (
+            "published",
+            Settle {
+                platform_post_id: Some(&p.platform_post_id),
+                url: Some(&p.url),
+                ..none
+            },
+        ),
+        Err(f) => {
+            let failed = Settle {
+                status: "failed",
+                error_code: Some(&f.code),
+                error_message: Some(&f.message),
+                retryable: Some(false),
+                ..none.clone()
+            };
+            match &f.class {
+                FailureClass::Retryable { retry_after } => {
+                    if t.round_attempts >= ctx.cfg.publish_max_attempts as i32 {
+                        // Out of automatic attempts; the error stays retryable for a manual retry.
+                        ("failed", Settle { retryable: Some(true), ..failed })
+                    } else {
+                        let wait = backoff::delay(
+                            t.round_attempts,
+                            Duration::from_millis(ctx.cfg.retry_base_ms),
+                            *retry_after,
+                        );
+                        let next = Utc::now()
+                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                        (
+                            "retrying",
+                            Settle {
+                                status: "retrying",
+                                retryable: Some(true),
+                                next_attempt_at: Some(next),
+                                ..failed
+                            },
+                        )
+                    }
+                }
+                FailureClass::NeedsReauth | FailureClass::Permanent => ("failed", failed),
+                FailureClass::Unknown => (
+                    "unknown",
+                    Settle {
+                        status: "unknown",
+                        retryable: None,
+                        next_attempt_at: Some(Utc::now() + chrono::Duration::seconds(1)),
+                        ..failed
+                    },
+                ),
+            }
+        }
+    }
+}
