@@ -119,7 +119,9 @@ where
 {
     let addr = settings.worker.metrics_listen;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!("cannot serve worker metrics on {addr}: {e} (set SOKU_WORKER_METRICS_LISTEN)")
+        anyhow::anyhow!(
+            "cannot serve worker metrics on {addr}: {e} (set SOKU_WORKER_METRICS_LISTEN)"
+        )
     })?;
     tracing::info!(addr = %listener.local_addr()?, "worker metrics listening");
     let db = soku_shared::store::connect_lazy(settings.database_url(), 2)?;

@@ -291,7 +291,10 @@ impl Settings {
         if let Some(u) = &sandbox_sink_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            return Err(bad("SOKU_SANDBOX_SINK_URL", "must be an http:// or https:// URL"));
+            return Err(bad(
+                "SOKU_SANDBOX_SINK_URL",
+                "must be an http:// or https:// URL",
+            ));
         }
         let metrics_text = text("SOKU_WORKER_METRICS_LISTEN", file.worker_metrics_listen)
             .unwrap_or_else(|| "127.0.0.1:9464".into());
@@ -310,7 +313,13 @@ impl Settings {
                 1000,
             )? as usize,
             concurrency_publish,
-            poll_interval_ms: ranged("SOKU_POLL_INTERVAL_MS", file.poll_interval_ms, 50, 5, 60_000)?,
+            poll_interval_ms: ranged(
+                "SOKU_POLL_INTERVAL_MS",
+                file.poll_interval_ms,
+                50,
+                5,
+                60_000,
+            )?,
             lease_secs: ranged("SOKU_LEASE_SECS", file.lease_secs, 30, 1, 3600)?,
             requeue_after_secs: ranged(
                 "SOKU_REQUEUE_AFTER_SECS",
@@ -409,7 +418,10 @@ fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {
 impl WorkerSettings {
     /// Jobs one process runs at once from `platform`'s publish queue.
     pub fn concurrency_for(&self, platform: Platform) -> usize {
-        let i = Platform::ALL.iter().position(|p| *p == platform).unwrap_or(0);
+        let i = Platform::ALL
+            .iter()
+            .position(|p| *p == platform)
+            .unwrap_or(0);
         self.concurrency_publish[i]
     }
 }

@@ -149,8 +149,16 @@ pub fn render(gauges: &[Gauge]) -> String {
     let mut out = String::new();
     counters(&mut out, "soku_jobs_total", &r.jobs);
     counters(&mut out, "soku_publish_attempts_total", &r.attempts);
-    histograms(&mut out, "soku_publish_duration_seconds", &r.publish_seconds);
-    histograms(&mut out, "soku_scheduling_lateness_seconds", &r.lateness_seconds);
+    histograms(
+        &mut out,
+        "soku_publish_duration_seconds",
+        &r.publish_seconds,
+    );
+    histograms(
+        &mut out,
+        "soku_scheduling_lateness_seconds",
+        &r.lateness_seconds,
+    );
     histograms(&mut out, "soku_pickup_latency_seconds", &r.pickup_seconds);
     counters(&mut out, "soku_recovery_events_total", &r.events);
     for (name, help, series) in gauges {

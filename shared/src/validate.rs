@@ -195,7 +195,8 @@ pub fn validate_post(
         scheduled_time =
             schedule::scheduled_time(&mut errs, top.get("scheduledTime"), now, past_tolerance);
         if let Some((_, targets)) = &walked {
-            let platforms: Vec<Platform> = targets.iter().map(|t: &TargetRequest| t.platform).collect();
+            let platforms: Vec<Platform> =
+                targets.iter().map(|t: &TargetRequest| t.platform).collect();
             sandbox = sandbox::sandbox(&mut errs, top.get("sandbox"), &platforms);
         } else if top.get("sandbox").is_some_and(|v| !v.is_null()) {
             sandbox = sandbox::sandbox(&mut errs, top.get("sandbox"), &Platform::ALL);

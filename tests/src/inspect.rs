@@ -152,3 +152,12 @@ fn value_mentions(value: &redis::Value, needle: &[u8]) -> bool {
         _ => false,
     }
 }
+
+impl TestEnv {
+    /// Deletes every Redis key of this installation: what Soku sees when Redis is flushed or restarts empty.
+    pub async fn flush_redis(&self) {
+        delete_redis_prefix(&self.redis_url, &self.redis_prefix)
+            .await
+            .expect("delete the test's Redis keys");
+    }
+}

@@ -8,7 +8,10 @@ mod fixtures;
 mod http;
 mod inspect;
 mod process;
+mod publishing;
 mod raw;
+mod sink;
+mod worker;
 
 pub use env::{Account, TestEnv, setup, setup_unlimited};
 pub use fixtures::{
@@ -17,6 +20,9 @@ pub use fixtures::{
 };
 pub use http::{Req, Resp};
 pub use process::{ApiBuilder, ApiProc};
+pub use publishing::{create_post, settled, wait_post};
 pub use raw::{RawConn, RawResponse, raw_request};
 pub use reqwest::Method;
 pub use serde_json::{Value, json};
+pub use sink::Sink;
+pub use worker::{WorkerProc, WorkerSpec};

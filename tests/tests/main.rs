@@ -12,6 +12,7 @@ mod openapi_health;
 mod platform_rules;
 mod post_lifecycle;
 mod posts;
+mod publishing;
 mod rate_limit;
 mod robustness;
 mod shutdown;

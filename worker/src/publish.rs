@@ -57,7 +57,8 @@ impl StateSink for SaveState<'_> {
     fn save(&self, state: Value) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             anyhow::ensure!(
-                store::save_platform_state(&self.ctx.db, self.target, &self.ctx.name, &state).await?,
+                store::save_platform_state(&self.ctx.db, self.target, &self.ctx.name, &state)
+                    .await?,
                 "the lease on the target was lost"
             );
             Ok(())
@@ -102,7 +103,10 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
         let adapter = ctx.adapter(t.livemode, &t.platform);
         if let Err(refresh) = adapter.refresh_token(&Credentials(Value::Null)).await {
             result = Err(Failure {
-                message: format!("{}; refreshing the token failed: {}", f.message, refresh.message),
+                message: format!(
+                    "{}; refreshing the token failed: {}",
+                    f.message, refresh.message
+                ),
                 ..f.clone()
             });
         } else {
@@ -182,7 +186,13 @@ fn outcome<'a>(
                 FailureClass::Retryable { retry_after } => {
                     if t.round_attempts >= ctx.cfg.publish_max_attempts as i32 {
                         // Out of automatic attempts; the error stays retryable for a manual retry.
-                        ("failed", Settle { retryable: Some(true), ..failed })
+                        (
+                            "failed",
+                            Settle {
+                                retryable: Some(true),
+                                ..failed
+                            },
+                        )
                     } else {
                         let wait = backoff::delay(
                             t.round_attempts,

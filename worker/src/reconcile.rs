@@ -82,7 +82,10 @@ async fn tick(ctx: &Ctx, last_trim: &mut Instant) -> anyhow::Result<()> {
 async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
     let key = queue::sentinel_key(&ctx.prefix);
     let mut conn = ctx.redis.clone();
-    let present: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await?;
+    let present: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await?;
     if present {
         return Ok(());
     }
@@ -118,7 +121,8 @@ async fn hand_over_posts(ctx: &Ctx) -> anyhow::Result<()> {
         let mut posts = store::claim_due_scheduled(&ctx.db, room as i64).await?;
         let due = posts.len();
         if posts.len() < room && !stale_done {
-            let more = store::claim_stale_queued(&ctx.db, stale, (room - posts.len()) as i64).await?;
+            let more =
+                store::claim_stale_queued(&ctx.db, stale, (room - posts.len()) as i64).await?;
             stale_done = more.len() < room - posts.len();
             if !more.is_empty() {
                 metrics::event("rehanded_posts", more.len() as u64);
@@ -200,8 +204,7 @@ async fn push_or_zero<T: serde::Serialize>(
 
 /// Asks the platform about every `unknown` target that is due for a check.
 async fn check_unknown(ctx: &Ctx) -> anyhow::Result<()> {
-    let leased =
-        store::lease_for_check(&ctx.db, &ctx.name, ctx.cfg.lease_secs as f64, 200).await?;
+    let leased = store::lease_for_check(&ctx.db, &ctx.name, ctx.cfg.lease_secs as f64, 200).await?;
     futures::stream::iter(leased)
         .for_each_concurrent(16, |t| async move {
             let span = tracing::info_span!(
@@ -258,7 +261,10 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
         Err(Failure { message: m, .. }) => {
             gave_up = t.checks >= MAX_CHECKS;
             message = if gave_up {
-                format!("the platform could not be asked after {} tries: {m}", t.checks)
+                format!(
+                    "the platform could not be asked after {} tries: {m}",
+                    t.checks
+                )
             } else {
                 format!("could not ask the platform yet: {m}")
             };

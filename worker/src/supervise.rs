@@ -26,7 +26,8 @@ fn config(name: &str, concurrency: usize) -> apalis_redis::Config {
 }
 
 async fn handle_dispatch(job: DispatchPost, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    let span = tracing::info_span!("dispatch", request_id = %job.request_id, post_id = %job.post_id);
+    let span =
+        tracing::info_span!("dispatch", request_id = %job.request_id, post_id = %job.post_id);
     crate::dispatch::run(&ctx, &job)
         .instrument(span.clone())
         .await
@@ -86,8 +87,12 @@ async fn wait_for_redis(ctx: &Ctx, queue: &str, stop: &mut watch::Receiver<bool>
 }
 
 /// Runs generation after generation of one queue's worker until shutdown.
-async fn supervise<F, Fut>(ctx: Arc<Ctx>, label: String, mut stop: watch::Receiver<bool>, mut start: F)
-where
+async fn supervise<F, Fut>(
+    ctx: Arc<Ctx>,
+    label: String,
+    mut stop: watch::Receiver<bool>,
+    mut start: F,
+) where
     F: FnMut(String, watch::Receiver<bool>) -> Fut,
     Fut: Future<Output = Result<(), WorkerError>>,
 {
@@ -105,8 +110,12 @@ where
         }
         metrics::event("worker_restart", 1);
         match result {
-            Ok(()) => tracing::warn!(queue = %label, worker = %name, "worker ended unexpectedly; starting a new one"),
-            Err(e) => tracing::warn!(queue = %label, worker = %name, error = %e, "worker stopped on an error; starting a new one"),
+            Ok(()) => {
+                tracing::warn!(queue = %label, worker = %name, "worker ended unexpectedly; starting a new one")
+            }
+            Err(e) => {
+                tracing::warn!(queue = %label, worker = %name, error = %e, "worker stopped on an error; starting a new one")
+            }
         }
         // A worker that keeps dying at once is not restarted in a tight loop.
         if began.elapsed() < Duration::from_secs(5) {
@@ -150,17 +159,22 @@ pub async fn publish_worker(ctx: Arc<Ctx>, platform: Platform, stop: watch::Rece
     let queue = publish_queue(&ctx.prefix, platform);
     let n = ctx.cfg.concurrency_for(platform);
     let c = ctx.clone();
-    supervise(ctx, format!("publish:{platform}"), stop, move |name, stop| {
-        let ctx = c.clone();
-        let storage = RedisStorage::<PublishTarget>::new(ctx.redis.clone())
-            .with_config(config(&queue, n))
-            .poll_with_interval(Duration::from_millis(ctx.cfg.poll_interval_ms));
-        let worker = WorkerBuilder::new(name)
-            .backend(storage)
-            .data(ctx)
-            .concurrency(n)
-            .build(handle_publish);
-        worker.run_until(until_stopped(stop))
-    })
+    supervise(
+        ctx,
+        format!("publish:{platform}"),
+        stop,
+        move |name, stop| {
+            let ctx = c.clone();
+            let storage = RedisStorage::<PublishTarget>::new(ctx.redis.clone())
+                .with_config(config(&queue, n))
+                .poll_with_interval(Duration::from_millis(ctx.cfg.poll_interval_ms));
+            let worker = WorkerBuilder::new(name)
+                .backend(storage)
+                .data(ctx)
+                .concurrency(n)
+                .build(handle_publish);
+            worker.run_until(until_stopped(stop))
+        },
+    )
     .await
 }

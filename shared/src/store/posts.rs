@@ -390,9 +390,9 @@ pub async fn retry_failed(
     sqlx::query(
         "UPDATE posts SET status = 'queued', enqueued_at = now(), updated_at = now() WHERE id = $1",
     )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     let Some((post, targets)) = get_on(&mut tx, account_id, livemode, id).await? else {
         return Ok(Retried::NotFound);
     };

@@ -20,10 +20,17 @@ pub const BEHAVIORS: &[&str] = &[
 const FIELDS: &[&str] = &["behavior", "times", "retryAfterSeconds", "delayMs"];
 
 /// Checks `sandbox` against the post's target platforms; returns it as stored.
-pub(super) fn sandbox(errs: &mut Errors, v: Option<&Value>, platforms: &[Platform]) -> Option<Value> {
+pub(super) fn sandbox(
+    errs: &mut Errors,
+    v: Option<&Value>,
+    platforms: &[Platform],
+) -> Option<Value> {
     let v = v.filter(|v| !v.is_null())?;
     let Value::Object(map) = v else {
-        errs.add("sandbox", format!("must be an object keyed by platform; got {}", kind(v)));
+        errs.add(
+            "sandbox",
+            format!("must be an object keyed by platform; got {}", kind(v)),
+        );
         return None;
     };
     for (key, spec) in map {
@@ -47,7 +54,10 @@ pub(super) fn sandbox(errs: &mut Errors, v: Option<&Value>, platforms: &[Platfor
 
 fn one(errs: &mut Errors, path: &str, spec: &Value) {
     let Value::Object(spec) = spec else {
-        errs.add(path, format!("must be an object with `behavior`; got {}", kind(spec)));
+        errs.add(
+            path,
+            format!("must be an object with `behavior`; got {}", kind(spec)),
+        );
         return;
     };
     errs.unknown_fields(path, spec, FIELDS);

@@ -182,7 +182,10 @@ impl PlatformAdapter for Sandbox {
                             retry_after: Some(Duration::from_secs(secs)),
                         },
                         "rate_limited",
-                        format!("{} answered 429 Too Many Requests; its limit resets in {secs} s", req.platform),
+                        format!(
+                            "{} answered 429 Too Many Requests; its limit resets in {secs} s",
+                            req.platform
+                        ),
                     ));
                 }
                 Some("server_error") => {
@@ -196,14 +199,20 @@ impl PlatformAdapter for Sandbox {
                     return Err(Failure::new(
                         FailureClass::NeedsReauth,
                         "token_expired",
-                        format!("{} answered 401: the access token has expired", req.platform),
+                        format!(
+                            "{} answered 401: the access token has expired",
+                            req.platform
+                        ),
                     ));
                 }
                 Some("rejected") => {
                     return Err(Failure::new(
                         FailureClass::Permanent,
                         "platform_rejected",
-                        format!("{} rejected the post (sandbox behaviour `rejected`)", req.platform),
+                        format!(
+                            "{} rejected the post (sandbox behaviour `rejected`)",
+                            req.platform
+                        ),
                     ));
                 }
                 Some("slow") => {
@@ -214,7 +223,10 @@ impl PlatformAdapter for Sandbox {
             }
             Self::check_rules(req)?;
             let published = self.accept(req).await?;
-            if matches!(trouble.as_ref().map(|t| t.behavior.as_str()), Some("unconfirmed")) {
+            if matches!(
+                trouble.as_ref().map(|t| t.behavior.as_str()),
+                Some("unconfirmed")
+            ) {
                 return Err(Failure::new(
                     FailureClass::Unknown,
                     "no_confirmation",
@@ -336,7 +348,10 @@ pub fn platform_ids(platform: &str, account: &str) -> Published {
         }
         "tiktok" => {
             let id = format!("7{}", digits(&mut rng, 18));
-            (id.clone(), format!("https://www.tiktok.com/@{account}/video/{id}"))
+            (
+                id.clone(),
+                format!("https://www.tiktok.com/@{account}/video/{id}"),
+            )
         }
         "youtube" => {
             let id = shortcode(&mut rng, 11);
@@ -366,7 +381,15 @@ mod tests {
         assert!(li.platform_post_id.starts_with("urn:li:share:"));
         let yt = platform_ids("youtube", "me");
         assert_eq!(yt.platform_post_id.len(), 11);
-        assert!(platform_ids("tiktok", "me").platform_post_id.starts_with('7'));
-        assert!(platform_ids("facebook", "me").platform_post_id.contains('_'));
+        assert!(
+            platform_ids("tiktok", "me")
+                .platform_post_id
+                .starts_with('7')
+        );
+        assert!(
+            platform_ids("facebook", "me")
+                .platform_post_id
+                .contains('_')
+        );
     }
 }
