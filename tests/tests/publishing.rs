@@ -16,6 +16,9 @@ const ALL: [&str; 7] = [
     "tiktok",
     "youtube",
 ];
+/// attempt, outcome, error code, duration (ms).
+type AttemptRow = (i32, Option<String>, Option<String>, Option<i32>);
+
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -157,7 +160,7 @@ async fn a_rejected_target_fails_and_publishes_once_retried() {
     );
     let tid = x["targetId"].as_str().unwrap();
     assert_eq!(env.sandbox_deliveries(tid).await, 1);
-    let attempts: Vec<(i32, Option<String>, Option<String>, Option<i32>)> = sqlx::query_as(
+    let attempts: Vec<AttemptRow> = sqlx::query_as(
         "SELECT attempt, outcome, error_code, duration_ms FROM publish_attempts WHERE target_id = $1 ORDER BY attempt",
     )
     .bind(tid)
