@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod config;
+mod durability;
 mod errors;
 mod idempotency;
 mod integrations;
