@@ -104,6 +104,7 @@ function summary(extra) {
         errors,
         firstNon202: firstBody,
         postMs: { p50: pct(s, 50), p99: pct(s, 99), max: pct(s, 100) },
+        cpuSeconds: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1e4) / 100,
         ...extra,
     };
 }
