@@ -27,6 +27,7 @@
 #                    runs `npm ci` in scripts/bench/workers/bullmq when its node_modules is missing
 #   SOKU_BIN, SOKU_SINK_BIN  binaries to use instead of `cargo build --release -p soku -p soku-tests`
 #                    (CARGO_TARGET_DIR is honoured)
+#   SOKU_LOG         default warn (e.g. warn,apalis_core=debug with BENCH_KEEP=1 to keep a detailed worker log)
 #   SOKU_TEST_DATABASE_URL, REDIS_URL, BENCH_KEEP=1: as scripts/bench-intake.sh (see scripts/bench/README.md)
 set -uo pipefail
 
@@ -132,7 +133,7 @@ curl -fsS -o /dev/null "$SINK/stats" || bench_die "soku-sink did not answer on $
 sink_stats() { curl -fsS "$SINK/stats"; }
 sink_reset() { curl -fsS -X DELETE -o /dev/null "$SINK/deliveries"; }
 
-export SOKU_RATE_LIMIT_PRO=100000000 SOKU_LOG=warn SOKU_SANDBOX_SINK_URL="$SINK"
+export SOKU_RATE_LIMIT_PRO=100000000 SOKU_LOG="${SOKU_LOG:-warn}" SOKU_SANDBOX_SINK_URL="$SINK"
 bench_start_api
 METRICS_PORT="$(free_port)"
 METRICS="http://127.0.0.1:$METRICS_PORT/metrics"
@@ -229,7 +230,7 @@ cat <<EOF
    machine      $CPU_MODEL, nproc $NPROC, $MEM_TOTAL, $OS
    load average $LOAD_START at start (1, 5, 15 min; anything else running shares the cores)
    versions     Postgres $PG_VERSION, Redis $REDIS_VERSION, node $NODE_VERSION, BullMQ $BULLMQ_VERSION
-   Soku         soku api + soku worker (release, separate processes), SOKU_LOG=warn, test-mode key, rate limit
+   Soku         soku api + soku worker (release, separate processes), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
                 out of the way, worker defaults: publish concurrency 32 per platform queue (7 queues), dispatch 16,
                 poll 50 ms, reconciler every 200 ms, DB pool 32 per process; sandbox → soku-sink over HTTP
                 settings overridden here: $(env | grep -E '^SOKU_(CONCURRENCY|POLL|RECONCILE|DB_POOL|LEASE|REQUEUE|RETRY|PUBLISH)' | tr '\n' ' ' | sed 's/ $//;s/^$/none/')
