@@ -153,10 +153,8 @@ async fn lookup(state: &AppState, hash: &[u8; 32]) -> Result<KeyAuth, ApiError> 
 /// Finds the key where the contract allows it, or says which mistake the request made.
 fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Result<&'a str, ApiError> {
     if let Some(q) = query {
-        let in_query = q
-            .split('&')
-            .filter_map(|kv| kv.split('=').next())
-            .map(crate::pagination::decode)
+        let in_query = url::form_urlencoded::parse(q.as_bytes())
+            .map(|(name, _)| name)
             .any(|name| {
                 let name = name.to_ascii_lowercase();
                 matches!(

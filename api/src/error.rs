@@ -10,15 +10,7 @@ use serde_json::{Value, json};
 use soku_shared::{post::fmt_time, validate::FieldError};
 use utoipa::ToSchema;
 
-tokio::task_local! {
-    /// The id of the request being served, set by the request-id middleware for the whole request.
-    pub static REQUEST_ID: String;
-}
-
-/// The current request's id (empty outside a request).
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
-}
+use crate::request_id::current_request_id;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -117,9 +109,11 @@ impl ApiError {
         )
     }
 
-    /// A failure of ours: logged with its cause, reported to the client without it.
-    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        tracing::error!(request_id = %current_request_id(), error = %cause, "internal error");
+    /// A failure of ours: logged with its whole cause chain and the request id, reported to the client
+    /// without either.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> ApiError {
+        let cause = cause.into();
+        tracing::error!(request_id = %current_request_id(), error = format!("{cause:#}"), "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",

@@ -4,11 +4,11 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod handoff;
 pub mod id_path;
 pub mod idempotency;
 pub mod key_cache;
 pub mod pagination;
-pub mod queue;
 pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
@@ -105,38 +105,4 @@ async fn purge_idempotency_keys(state: AppState) {
             Err(e) => tracing::debug!(error = %e, "idempotency purge skipped"),
         }
     }
-}
-
-/// Binds the `/metrics` (and `/healthz`) listener of a worker process on `settings.worker.metrics_listen`;
-/// fails when the address is taken (two workers on one host need two addresses). The returned future serves
-/// until `shutdown` resolves.
-pub async fn worker_metrics<S>(
-    settings: &Settings,
-    shutdown: S,
-) -> anyhow::Result<impl Future<Output = std::io::Result<()>> + use<S>>
-where
-    S: Future<Output = ()> + Send + 'static,
-{
-    let addr = settings.worker.metrics_listen;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot serve worker metrics on {addr}: {e} (set SOKU_WORKER_METRICS_LISTEN)"
-        )
-    })?;
-    tracing::info!(addr = %listener.local_addr()?, "worker metrics listening");
-    let db = soku_shared::store::connect_lazy(settings.database_url(), 2)?;
-    let redis = state::redis_manager(settings.redis_url())?;
-    let prefix = settings.redis_prefix.clone();
-    let app = Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let (db, mut redis, prefix) = (db.clone(), redis.clone(), prefix.clone());
-                async move { metrics::text(&db, &mut redis, &prefix).await }
-            }),
-        )
-        .route("/healthz", get(health::healthz));
-    Ok(axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .into_future())
 }

@@ -29,10 +29,8 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
         message: m,
         platform: None,
     };
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = decode(raw_name);
-        let value = decode(raw_value);
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let (name, value) = (name.into_owned(), value.into_owned());
         match name.as_str() {
             "limit" => match value.parse::<i64>() {
                 Ok(n) if (1..=100).contains(&n) => params.limit = n,
@@ -57,33 +55,6 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
     } else {
         Err(ApiError::validation(errors))
     }
-}
-
-/// Percent-decodes a query component (`+` is a space).
-pub fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
@@ -157,6 +128,12 @@ mod tests {
             parse(Some("status=queued"), &["status"]).unwrap().extra[0].1,
             "queued"
         );
-        assert_eq!(decode("a%20b+c%zz%"), "a b c%zz%");
+        assert_eq!(
+            parse(Some("status=a%20b+c%zz%"), &["status"])
+                .unwrap()
+                .extra[0]
+                .1,
+            "a b c%zz%"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use redis::Script;
-use soku_shared::auth_epoch;
+use soku_shared::{auth_epoch, redis_keys};
 
 use crate::{error::ApiResult, state::AppState};
 
@@ -47,8 +47,8 @@ pub async fn check(state: &AppState, account_id: &str, limit: u64) -> ApiResult<
     let prefix = &state.settings.redis_prefix;
     let mut conn = state.redis();
     let (count, reset, now, epoch): (u64, u64, u64, String) = COUNT
-        .key(format!("{prefix}:rl:{account_id}"))
-        .key(auth_epoch::key(prefix))
+        .key(redis_keys::rate_limit(prefix, account_id))
+        .key(redis_keys::auth_epoch(prefix))
         .arg(WINDOW_SECS)
         .arg(auth_epoch::fresh())
         .invoke_async(&mut conn)

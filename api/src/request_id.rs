@@ -12,7 +12,17 @@ use axum::{
 use soku_shared::ids::{IdPrefix, new_id};
 use tracing::Instrument;
 
-use crate::error::{ApiError, REQUEST_ID};
+use crate::error::ApiError;
+
+tokio::task_local! {
+    /// The id of the request being served, set by [`layer`] for the whole request.
+    static REQUEST_ID: String;
+}
+
+/// The current request's id (empty outside a request).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
+}
 
 /// `≤ 64` characters of `[A-Za-z0-9_-]`: anything else is replaced, never echoed.
 fn is_safe(id: &str) -> bool {
@@ -53,5 +63,5 @@ pub async fn layer(req: Request, next: Next) -> Response {
 
 /// A panic in a handler becomes a 500 in the error shape (the request id is still in scope here).
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::internal("handler panicked").into_response()
+    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
 }

@@ -45,5 +45,5 @@ impl AppState {
 
 /// The API's Redis connection: short timeouts, so that a request never hangs on a lost Redis.
 pub fn redis_manager(url: &str) -> anyhow::Result<ConnectionManager> {
-    soku_shared::queue::redis_manager(url, Duration::from_secs(2))
+    soku_shared::redis_queue::redis_manager(url, Duration::from_secs(2))
 }

@@ -1,21 +1,13 @@
 //! `soku admin …`: accounts, subscriptions, credits, keys and integrations. Each command prints one JSON
-//! object on stdout, or fails with a one-line reason on stderr.
+//! object on stdout, or fails with a one-line reason on stderr. The actions themselves are
+//! `soku_shared::admin`'s; this file only turns arguments into their inputs.
 
-use anyhow::{Context, anyhow, bail};
-use chrono::{DateTime, Utc};
+use anyhow::Context;
 use clap::Subcommand;
-use serde_json::{Value, json};
-use soku_shared::{
-    account::{Plan, SubscriptionStatus},
-    auth_epoch,
-    config::Settings,
-    crypto::{KeyMode, generate_api_key, hash_password, seal},
-    ids::{IdPrefix, new_id},
-    platform::Platform,
-    post::fmt_time,
-    store::{self, Db, accounts, integrations, keys},
-    validate::account_id_problem,
-};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use soku_shared::admin::{AccountChange, Admin, Announced, InvalidConnection, NewAccount};
+use soku_shared::config::Settings;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -93,7 +85,8 @@ pub enum IntegrationCommand {
         default: bool,
         #[arg(long)]
         display_name: Option<String>,
-        #[arg(long, default_value = "{}")]
+        /// A JSON object with at least `accessToken` (as `credentials` in `POST /v1/integrations`).
+        #[arg(long)]
         credentials: String,
         #[arg(long, default_value = "live")]
         mode: String,
@@ -101,9 +94,7 @@ pub enum IntegrationCommand {
 }
 
 pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = store::connect(settings.database_url(), 2)
-        .await
-        .context("cannot connect to the database (DATABASE_URL)")?;
+    let admin = Admin::connect(settings).await?;
     let out = match cmd {
         AdminCommand::Account(AccountCommand::Create {
             name,
@@ -113,225 +104,109 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             credits,
             email,
             password,
-        }) => {
-            let plan = parse_plan(&plan)?;
-            let status = match status {
-                Some(s) => parse_status(&s)?,
-                None if plan == Plan::Trial => SubscriptionStatus::Trialing,
-                None => SubscriptionStatus::Active,
-            };
-            let trial_ends_at = match trial_ends_at {
-                Some(t) => Some(parse_time(&t)?),
-                None if status == SubscriptionStatus::Trialing => {
-                    Some(Utc::now() + chrono::Duration::days(14))
-                }
-                None => None,
-            };
-            if credits < 0 {
-                bail!("--credits must not be negative");
-            }
-            if name.trim().is_empty() {
-                bail!("--name must not be empty");
-            }
-            let password_hash = password.as_deref().map(hash_password);
-            let id = new_id(IdPrefix::Account);
-            let row = accounts::create(
-                &db,
-                accounts::NewAccount {
-                    id: &id,
+        }) => json_of(
+            admin
+                .create_account(NewAccount {
                     name: &name,
-                    plan: plan.as_str(),
-                    status: status.as_str(),
-                    trial_ends_at,
+                    plan: &plan,
+                    status: status.as_deref(),
+                    trial_ends_at: trial_ends_at.as_deref(),
                     credits,
                     email: email.as_deref(),
-                    password_hash: password_hash.as_deref(),
-                },
-            )
-            .await
-            .map_err(|e| unique(e, "an account with this email already exists"))?;
-            account_json(&row)
-        }
+                    password: password.as_deref(),
+                })
+                .await?,
+        ),
         AdminCommand::Account(AccountCommand::Update {
             account_id,
             plan,
             status,
             trial_ends_at,
         }) => {
-            let plan = plan.as_deref().map(parse_plan).transpose()?;
-            let status = status.as_deref().map(parse_status).transpose()?;
-            let trial = trial_ends_at.as_deref().map(parse_time).transpose()?;
-            let row = accounts::update(
-                &db,
-                &account_id,
-                plan.map(Plan::as_str),
-                status.map(SubscriptionStatus::as_str),
-                trial,
-            )
-            .await?
-            .ok_or_else(|| anyhow!("no account {account_id}"))?;
-            let mut out = account_json(&row);
-            out["propagated"] = json!(new_auth_epoch(settings).await);
-            out
+            let change = AccountChange {
+                plan: plan.as_deref(),
+                status: status.as_deref(),
+                trial_ends_at: trial_ends_at.as_deref(),
+            };
+            announced(admin.update_account(&account_id, change).await?)
         }
         AdminCommand::Credits(CreditsCommand::Grant { account_id, amount }) => {
-            if amount <= 0 {
-                bail!("AMOUNT must be a positive number of credits");
-            }
-            let balance = accounts::grant_credits(&db, &account_id, amount, "admin grant")
-                .await?
-                .ok_or_else(|| anyhow!("no account {account_id}"))?;
-            json!({ "accountId": account_id, "balance": balance, "granted": amount })
+            json_of(admin.grant_credits(&account_id, amount).await?)
         }
         AdminCommand::Key(KeyCommand::Create {
             account_id,
             name,
             mode,
-        }) => create_key(&db, &account_id, &name, &mode).await?,
+        }) => json_of(admin.create_key(&account_id, &name, &mode).await?),
         AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
-            let row = keys::revoke(&db, &key_id)
-                .await?
-                .ok_or_else(|| anyhow!("no key {key_id}"))?;
-            let propagated = new_auth_epoch(settings).await;
-            json!({ "id": row.id, "status": row.status, "accountId": row.account_id, "propagated": propagated })
+            announced(admin.revoke_key(&key_id).await?)
         }
-        AdminCommand::Integration(IntegrationCommand::Add {
-            account_id,
-            platform,
-            label,
-            default,
-            display_name,
-            credentials,
-            mode,
-        }) => {
-            let master = settings.require_master_key()?.clone();
-            let platform = Platform::parse(&platform).ok_or_else(|| {
-                anyhow!("unknown platform `{platform}`; expected one of threads, x, linkedin, instagram, facebook, tiktok, youtube")
-            })?;
-            let mode =
-                KeyMode::parse(&mode).ok_or_else(|| anyhow!("--mode must be live or test"))?;
-            let creds: Value = serde_json::from_str(&credentials)
-                .context("--credentials must be a JSON object")?;
-            if !creds.is_object() {
-                bail!("--credentials must be a JSON object");
-            }
-            if let Some(problem) = account_id_problem(&label) {
-                bail!("--account-id {problem}");
-            }
-            ensure_account(&db, &account_id).await?;
-            let plain = serde_json::to_vec(&creds)?;
-            let upsert = integrations::Upsert {
-                account_id: &account_id,
-                livemode: mode == KeyMode::Live,
-                platform: platform.as_str(),
-                account_label: &label,
-                display_name: display_name.as_deref(),
-                make_default: default,
-            };
-            let (row, created) =
-                integrations::upsert(&db, upsert, &new_id(IdPrefix::Integration), |id| {
-                    seal(&master, id, &plain)
-                })
-                .await?;
-            json!({ "id": row.id, "platform": row.platform, "accountId": row.account_label, "displayName": row.display_name,
-                    "isDefault": row.is_default, "status": row.status, "livemode": row.livemode,
-                    "createdAt": fmt_time(row.created_at), "created": created })
-        }
+        AdminCommand::Integration(add) => add_integration(&admin, add).await?,
     };
     println!("{out}");
     Ok(())
 }
 
-/// Tells every API process that cached key lookups are stale (revocation, subscription change): writes a new
-/// auth epoch to Redis. Returns false, with a warning, when Redis cannot be reached: the change is in Postgres
-/// and API processes then see it within 5 seconds (their cache's age limit).
-async fn new_auth_epoch(settings: &Settings) -> bool {
-    let write = async {
-        let client = redis::Client::open(settings.redis_url())?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        redis::cmd("SET")
-            .arg(auth_epoch::key(&settings.redis_prefix))
-            .arg(auth_epoch::fresh())
-            .query_async::<()>(&mut conn)
-            .await
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(3), write).await {
-        Ok(Ok(())) => true,
-        outcome => {
-            let why = match outcome {
-                Ok(Err(e)) => e.to_string(),
-                _ => "timed out".to_string(),
-            };
-            eprintln!(
-                "warning: saved, but Redis could not be told ({why}); API processes will see the change within 5 s"
-            );
-            false
-        }
-    }
-}
-
-async fn create_key(db: &Db, account_id: &str, name: &str, mode: &str) -> anyhow::Result<Value> {
-    let mode = KeyMode::parse(mode).ok_or_else(|| anyhow!("--mode must be live or test"))?;
-    ensure_account(db, account_id).await?;
-    let key = generate_api_key(mode);
-    let row = keys::create(
-        db,
-        &new_id(IdPrefix::Key),
+async fn add_integration(admin: &Admin<'_>, cmd: IntegrationCommand) -> anyhow::Result<Value> {
+    let IntegrationCommand::Add {
         account_id,
-        name,
-        mode.as_str(),
-        &key.hash,
-        &key.preview,
-    )
-    .await?;
-    Ok(
-        json!({ "id": row.id, "accountId": row.account_id, "name": row.name, "mode": row.mode, "apiKey": key.secret,
-               "preview": row.preview, "createdAt": fmt_time(row.created_at), "status": row.status }),
-    )
-}
-
-async fn ensure_account(db: &Db, account_id: &str) -> anyhow::Result<()> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
-        .bind(account_id)
-        .fetch_one(db)
-        .await?;
-    if !exists {
-        bail!("no account {account_id}");
+        platform,
+        label,
+        default,
+        display_name,
+        credentials,
+        mode,
+    } = cmd;
+    let credentials: Value =
+        serde_json::from_str(&credentials).context("--credentials must be a JSON object")?;
+    let mut request = Map::new();
+    request.insert("platform".into(), platform.into());
+    request.insert("accountId".into(), label.into());
+    request.insert("isDefault".into(), default.into());
+    request.insert("credentials".into(), credentials);
+    if let Some(name) = display_name {
+        request.insert("displayName".into(), name.into());
     }
-    Ok(())
+    let connected = admin
+        .add_integration(&account_id, &mode, &Value::Object(request))
+        .await
+        .map_err(flag_names)?;
+    Ok(json_of(connected))
 }
 
-fn account_json(a: &accounts::AccountRow) -> Value {
-    json!({ "accountId": a.id, "name": a.name, "plan": a.plan, "status": a.status,
-            "trialEndsAt": a.trial_ends_at.map(fmt_time), "credits": a.credits_balance, "email": a.email,
-            "createdAt": fmt_time(a.created_at) })
-}
-
-fn parse_plan(s: &str) -> anyhow::Result<Plan> {
-    Plan::parse(s).ok_or_else(|| anyhow!("unknown plan `{s}`; expected one of {}", Plan::NAMES))
-}
-
-fn parse_status(s: &str) -> anyhow::Result<SubscriptionStatus> {
-    SubscriptionStatus::parse(s).ok_or_else(|| {
-        anyhow!(
-            "unknown status `{s}`; expected one of {}",
-            SubscriptionStatus::NAMES
-        )
-    })
-}
-
-fn parse_time(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            anyhow!("`{s}` is not an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z")
+/// Names the flags, not the API's fields, in a refused connection.
+fn flag_names(e: anyhow::Error) -> anyhow::Error {
+    let Some(InvalidConnection(fields)) = e.downcast_ref::<InvalidConnection>() else {
+        return e;
+    };
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let flag = match f.field.split_once('.') {
+                Some((_, inner)) => format!("--credentials {inner}"),
+                None => match f.field.as_str() {
+                    "accountId" => "--account-id".to_string(),
+                    "displayName" => "--display-name".to_string(),
+                    "isDefault" => "--default".to_string(),
+                    other => format!("--{other}"),
+                },
+            };
+            format!("{flag} {}", f.message)
         })
+        .collect();
+    anyhow::anyhow!("{}", parts.join("; "))
 }
 
-fn unique(e: sqlx::Error, message: &str) -> anyhow::Error {
-    if store::is_unique_violation(&e) {
-        anyhow!("{message}")
-    } else {
-        e.into()
+fn json_of(out: impl Serialize) -> Value {
+    serde_json::to_value(out).unwrap_or(Value::Null)
+}
+
+/// The summary of a change the API processes must hear of, with a warning when they could not be told.
+fn announced(out: (impl Serialize, Announced)) -> Value {
+    if let Err(why) = out.1 {
+        eprintln!(
+            "warning: saved, but Redis could not be told ({why}); API processes will see the change within 5 s"
+        );
     }
+    json_of(out.0)
 }

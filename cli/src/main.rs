@@ -1,4 +1,4 @@
-//! `soku`: the one binary. It parses the command line and dispatches; the work lives in the libraries.
+//! `soku`: the one binary. It parses the command line and hands each command to the library that does it.
 
 mod admin;
 
@@ -61,14 +61,14 @@ fn main() {
         std::process::exit(2);
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let result = runtime.block_on(dispatch(cli.command, settings));
+    let result = runtime.block_on(run_command(cli.command, settings));
     if let Err(e) = result {
         eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
         std::process::exit(1);
     }
 }
 
-async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
+async fn run_command(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             settings.require_master_key()?;
@@ -82,21 +82,8 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             soku_api::run(settings, shutdown_signal()).await
         }
         Command::Worker { queues } => {
-            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-            let metrics = soku_api::worker_metrics(&settings, async move {
-                let _ = stop_rx.wait_for(|s| *s).await;
-            })
-            .await?;
-            let metrics = tokio::spawn(metrics);
-            let result = soku_worker::run(
-                settings,
-                queues.unwrap_or_else(all_queues),
-                shutdown_signal(),
-            )
-            .await;
-            let _ = stop_tx.send(true);
-            let _ = metrics.await;
-            result
+            let queues = queues.unwrap_or_else(all_queues);
+            soku_worker::run_process(settings, queues, shutdown_signal()).await
         }
         Command::Migrate => {
             let db = soku_shared::store::connect(settings.database_url(), 2).await?;

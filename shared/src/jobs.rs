@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::Platform;
-
 /// Turn a post into one publish job per target. Safe to run twice: the worker starts with a conditional
 /// state change in Postgres.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -26,12 +24,37 @@ pub struct PublishTarget {
     pub request_id: String,
 }
 
-/// The name of the dispatch queue under a Redis prefix.
-pub fn dispatch_queue(prefix: &str) -> String {
-    format!("{prefix}:dispatch")
+/// The Postgres row a job stands for: a push Redis refuses leaves that row marked "not handed over", so the
+/// reconciler hands it over again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row<'a> {
+    Post(&'a str),
+    Target(&'a str),
 }
 
-/// The publish queue of one platform: each platform has its own, so a slow one cannot starve the others.
-pub fn publish_queue(prefix: &str, platform: Platform) -> String {
-    format!("{prefix}:publish:{}", platform.as_str())
+/// What every job payload is: serializable, re-runnable (it holds ids, never content), tied to one row in
+/// Postgres, and carrying the request id that follows the work into every log line.
+pub trait Payload:
+    Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + Unpin + 'static
+{
+    fn row(&self) -> Row<'_>;
+    fn request_id(&self) -> &str;
+}
+
+impl Payload for DispatchPost {
+    fn row(&self) -> Row<'_> {
+        Row::Post(&self.post_id)
+    }
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl Payload for PublishTarget {
+    fn row(&self) -> Row<'_> {
+        Row::Target(&self.target_id)
+    }
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
 }

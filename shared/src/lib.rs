@@ -2,15 +2,19 @@
 //! store (all SQL). It holds no HTTP handlers and no platform HTTP clients.
 
 pub mod account;
+pub mod admin;
 pub mod auth_epoch;
 pub mod config;
 pub mod crypto;
+pub mod handoff;
 pub mod ids;
+pub mod integration;
 pub mod jobs;
 pub mod metrics;
 pub mod platform;
 pub mod post;
-pub mod queue;
+pub mod redis_keys;
+pub mod redis_queue;
 pub mod rules;
 pub mod store;
 pub mod validate;

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{LazyLock, Mutex};
 
+/// The Content-Type of the text `render` produces.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// Bucket upper bounds in seconds, shared by every histogram here.
 const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -179,14 +182,14 @@ pub async fn shared_gauges(
 ) -> Vec<Gauge> {
     let mut errors = 0.0;
     let mut depth = Vec::new();
-    let mut queues = vec![crate::jobs::dispatch_queue(prefix)];
+    let mut queues = vec![crate::redis_keys::dispatch_queue(prefix)];
     queues.extend(
         crate::platform::Platform::ALL
             .iter()
-            .map(|p| crate::jobs::publish_queue(prefix, *p)),
+            .map(|p| crate::redis_keys::publish_queue(prefix, *p)),
     );
     for q in &queues {
-        match crate::queue::depth(redis, q).await {
+        match crate::redis_queue::depth(redis, q).await {
             Ok(n) => depth.push((
                 format!(
                     "queue=\"{}\"",

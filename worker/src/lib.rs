@@ -3,11 +3,14 @@
 //!
 //! Postgres is the truth and Redis only hands work out (docs/architecture.md): every job starts with a
 //! conditional state change, so a job delivered twice, or re-run after its worker vanished, changes nothing.
+//! Job kinds follow one model (`job`): a new kind is a file under `jobs/` and a registration line in [`run`].
 
 pub mod adapters;
 mod backoff;
-mod dispatch;
-mod publish;
+pub mod context;
+pub mod job;
+pub mod jobs;
+mod metrics_listener;
 mod reconcile;
 mod supervise;
 
@@ -16,72 +19,50 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use soku_shared::config::{Settings, WorkerSettings};
+use soku_shared::config::Settings;
 use soku_shared::platform::Platform;
+use soku_shared::redis_keys::{dispatch_queue, publish_queue};
 use soku_shared::store::Db;
 use tokio::sync::watch;
 
-use adapters::{PlatformAdapter, Unavailable, sandbox::Sandbox};
+use context::Ctx;
+use jobs::{dispatch::Dispatch, publish::Publish};
+use supervise::serve;
 
 /// The queues a worker process can serve: `publish` means every platform's publish queue, `publish:<platform>`
 /// one of them.
 pub const QUEUES: &[&str] = &["dispatch", "publish", "reconcile"];
 
-/// What every job of this process shares.
-pub struct Ctx {
-    pub db: Db,
-    pub redis: ConnectionManager,
-    pub prefix: String,
-    pub cfg: WorkerSettings,
-    /// This process's name: unique per process (host, pid, random), so that a restarted process never
-    /// collides with the registration of the one before it (QUEUE-NOTES a). Also the owner of its leases.
-    pub name: String,
-    sandbox: Sandbox,
-    unavailable: Unavailable,
-}
-
-impl Ctx {
-    /// The adapter that publishes a target: the sandbox for test mode; live platforms' adapters come with
-    /// their own issue, until then live targets fail plainly.
-    pub fn adapter(&self, livemode: bool, _platform: &str) -> &dyn PlatformAdapter {
-        if livemode {
-            &self.unavailable
-        } else {
-            &self.sandbox
-        }
-    }
-}
-
-/// A name no other process has: host, pid and a random suffix.
-fn process_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
-    let suffix: u32 = rand::random();
-    format!("{host}-{}-{suffix:08x}", std::process::id())
+/// What `--queues` asked for.
+struct Served {
+    dispatch: bool,
+    publish: Vec<Platform>,
+    reconcile: bool,
 }
 
 /// Parses `--queues`: `dispatch`, `publish`, `publish:<platform>`, `reconcile`.
-fn parse_queues(queues: &[String]) -> anyhow::Result<(bool, Vec<Platform>, bool)> {
-    let (mut dispatch, mut publish, mut reconcile) = (false, Vec::new(), false);
+fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
+    let mut served = Served {
+        dispatch: false,
+        publish: Vec::new(),
+        reconcile: false,
+    };
     for q in queues {
         match q.as_str() {
-            "dispatch" => dispatch = true,
-            "publish" => publish.extend(Platform::ALL),
-            "reconcile" => reconcile = true,
+            "dispatch" => served.dispatch = true,
+            "publish" => served.publish.extend(Platform::ALL),
+            "reconcile" => served.reconcile = true,
             other => match other.strip_prefix("publish:").and_then(Platform::parse) {
-                Some(p) => publish.push(p),
+                Some(p) => served.publish.push(p),
                 None => anyhow::bail!(
                     "unknown queue `{other}`; expected some of dispatch, publish, publish:<platform>, reconcile"
                 ),
             },
         }
     }
-    publish.sort_by_key(|p| *p as usize);
-    publish.dedup();
-    Ok((dispatch, publish, reconcile))
+    served.publish.sort();
+    served.publish.dedup();
+    Ok(served)
 }
 
 /// Runs the workers for `queues` until `shutdown` resolves; then stops taking jobs and lets the running ones
@@ -91,41 +72,65 @@ pub async fn run(
     queues: Vec<String>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let (dispatch, publish, reconcile) = parse_queues(&queues)?;
+    let served = parse_queues(&queues)?;
     let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
-    let redis = soku_shared::queue::redis_manager(settings.redis_url(), Duration::from_secs(5))?;
-    let ctx = Arc::new(Ctx {
-        sandbox: Sandbox::new(db.clone(), settings.worker.sandbox_sink_url.clone()),
-        unavailable: Unavailable,
+    let redis =
+        soku_shared::redis_queue::redis_manager(settings.redis_url(), Duration::from_secs(5))?;
+    let ctx = Arc::new(Ctx::new(
         db,
         redis,
-        prefix: settings.redis_prefix.clone(),
-        cfg: settings.worker.clone(),
-        name: process_name(),
-    });
-    let (stop_tx, stop_rx) = watch::channel(false);
+        &settings.redis_prefix,
+        settings.worker.clone(),
+    ));
+    let (stop_tx, stop) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    if dispatch {
-        tasks.spawn(supervise::dispatch_worker(ctx.clone(), stop_rx.clone()));
+    let (c, prefix) = (&ctx.cfg, &ctx.prefix);
+    if served.dispatch {
+        let queue = dispatch_queue(prefix);
+        tasks.spawn(serve::<Dispatch>(
+            ctx.clone(),
+            queue,
+            c.concurrency_dispatch,
+            stop.clone(),
+        ));
     }
-    for p in &publish {
-        tasks.spawn(supervise::publish_worker(ctx.clone(), *p, stop_rx.clone()));
+    for p in served.publish {
+        let queue = publish_queue(prefix, p);
+        tasks.spawn(serve::<Publish>(
+            ctx.clone(),
+            queue,
+            c.concurrency_for(p),
+            stop.clone(),
+        ));
     }
-    if reconcile {
-        tasks.spawn(reconcile::run(ctx.clone(), stop_rx.clone()));
+    if served.reconcile {
+        tasks.spawn(reconcile::run(ctx.clone(), stop.clone()));
     }
-    tracing::info!(
-        worker = %ctx.name,
-        queues = ?queues,
-        prefix = %ctx.prefix,
-        "worker started"
-    );
+    tracing::info!(worker = %ctx.name, queues = ?queues, prefix = %ctx.prefix, "worker started");
     shutdown.await;
     tracing::info!(worker = %ctx.name, "stopping: no new jobs; waiting for the running ones");
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     tracing::info!(worker = %ctx.name, "worker stopped");
     Ok(())
+}
+
+/// `soku worker`: the workers of `queues` and this process's `/metrics` listener, until `shutdown`.
+pub async fn run_process(
+    settings: Settings,
+    queues: Vec<String>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let listener = metrics_listener::bind(&settings, async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    })
+    .await?;
+    let listener = tokio::spawn(listener);
+    let result = run(settings, queues, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = listener.await;
+    result
 }
 
 /// Everything `/metrics` shows for a process running workers: its own counters plus the shared gauges.

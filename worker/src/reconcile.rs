@@ -13,16 +13,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use soku_shared::jobs::{DispatchPost, PublishTarget, dispatch_queue, publish_queue};
+use soku_shared::handoff::hand_over;
+use soku_shared::jobs::{DispatchPost, PublishTarget};
 use soku_shared::platform::Platform;
+use soku_shared::redis_keys::{dispatch_queue, publish_queue};
 use soku_shared::store::publish::{self as store, Handoff, Leased, Settle};
-use soku_shared::{metrics, queue};
+use soku_shared::{metrics, redis_queue};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::Ctx;
 use crate::adapters::{Failure, Lookup};
 use crate::backoff;
+use crate::context::Ctx;
 
 /// Most rows one step claims at a time.
 const BATCH: usize = 1000;
@@ -80,7 +82,7 @@ async fn tick(ctx: &Ctx, last_trim: &mut Instant) -> anyhow::Result<()> {
 /// A sentinel key lives in Redis; when it is gone, Redis was flushed or restarted empty, and every job it
 /// held is gone too. Postgres knows which: hand all of it over again (running a job twice is harmless).
 async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
-    let key = queue::sentinel_key(&ctx.prefix);
+    let key = soku_shared::redis_keys::sentinel(&ctx.prefix);
     let mut conn = ctx.redis.clone();
     let present: bool = redis::cmd("EXISTS")
         .arg(&key)
@@ -114,7 +116,7 @@ async fn hand_over_posts(ctx: &Ctx) -> anyhow::Result<()> {
     let stale = ctx.cfg.requeue_after_secs as i64;
     let mut stale_done = false;
     loop {
-        let room = queue::room(&mut conn, &name).await?.min(BATCH);
+        let room = redis_queue::room(&mut conn, &name).await?.min(BATCH);
         if room == 0 {
             return Ok(());
         }
@@ -140,9 +142,7 @@ async fn hand_over_posts(ctx: &Ctx) -> anyhow::Result<()> {
                 request_id: p.request_id.clone(),
             })
             .collect();
-        let taken = push_or_zero(&mut conn, &name, &jobs).await;
-        let left: Vec<String> = posts[taken..].iter().map(|p| p.id.clone()).collect();
-        store::unmark_posts(&ctx.db, &left).await?;
+        let taken = hand_over(&mut conn, &ctx.db, &name, &jobs).await?;
         if due > 0 {
             tracing::debug!(due, handed_over = taken, "scheduled posts fell due");
         }
@@ -157,7 +157,7 @@ async fn hand_over_targets(ctx: &Ctx, platform: Platform) -> anyhow::Result<()> 
     let name = publish_queue(&ctx.prefix, platform);
     let mut conn = ctx.redis.clone();
     loop {
-        let room = queue::room(&mut conn, &name).await?.min(BATCH);
+        let room = redis_queue::room(&mut conn, &name).await?.min(BATCH);
         if room == 0 {
             return Ok(());
         }
@@ -179,25 +179,9 @@ async fn hand_over_targets(ctx: &Ctx, platform: Platform) -> anyhow::Result<()> 
                 request_id: t.request_id.clone(),
             })
             .collect();
-        let taken = push_or_zero(&mut conn, &name, &jobs).await;
-        let left: Vec<String> = targets[taken..].iter().map(|t| t.id.clone()).collect();
-        store::unmark_targets(&ctx.db, &left).await?;
+        let taken = hand_over(&mut conn, &ctx.db, &name, &jobs).await?;
         if taken < jobs.len() || targets.len() < room {
             return Ok(());
-        }
-    }
-}
-
-async fn push_or_zero<T: serde::Serialize>(
-    conn: &mut redis::aio::ConnectionManager,
-    name: &str,
-    jobs: &[T],
-) -> usize {
-    match queue::push(conn, name, jobs).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(queue = name, error = %e, "could not hand jobs to Redis; next tick");
-            0
         }
     }
 }
@@ -222,7 +206,7 @@ async fn check_unknown(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
-    let req = crate::publish::request(t);
+    let req = crate::jobs::publish::request(t);
     let adapter = ctx.adapter(t.livemode, &t.platform);
     let started = Instant::now();
     let found = adapter.lookup(&req).await;
@@ -301,7 +285,7 @@ async fn trim(ctx: &Ctx) -> anyhow::Result<()> {
     names.extend(Platform::ALL.iter().map(|p| publish_queue(&ctx.prefix, *p)));
     for name in names {
         for _ in 0..10 {
-            if queue::trim_finished(&mut conn, &name, 2000).await? < 2000 {
+            if redis_queue::trim_finished(&mut conn, &name, 2000).await? < 2000 {
                 break;
             }
         }

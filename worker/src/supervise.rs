@@ -8,51 +8,19 @@ use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
-use soku_shared::jobs::{DispatchPost, PublishTarget, dispatch_queue, publish_queue};
-use soku_shared::platform::Platform;
-use soku_shared::{metrics, queue};
+use soku_shared::{metrics, redis_queue};
 use tokio::sync::watch;
-use tracing::Instrument;
 
-use crate::Ctx;
+use crate::context::Ctx;
+use crate::job::{Job, handle};
 
 /// The apalis configuration of one of our queues for a worker running `concurrency` jobs at once.
 fn config(name: &str, concurrency: usize) -> apalis_redis::Config {
-    queue::queue_config(name)
+    redis_queue::queue_config(name)
         .batch_size(concurrency.clamp(1, 100))
         // A dead process's jobs go back to the queue after 30 s; leases in Postgres decide the rest.
         .heartbeat_interval(Duration::from_secs(5))
         .missed_heartbeats(6)
-}
-
-async fn handle_dispatch(job: DispatchPost, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    let span =
-        tracing::info_span!("dispatch", request_id = %job.request_id, post_id = %job.post_id);
-    crate::dispatch::run(&ctx, &job)
-        .instrument(span.clone())
-        .await
-        .map_err(|e| {
-            metrics::job("dispatch", "error");
-            span.in_scope(|| tracing::error!(error = %e, "dispatch failed; it will run again"));
-            e.into()
-        })
-}
-
-async fn handle_publish(job: PublishTarget, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    let span = tracing::info_span!(
-        "publish",
-        request_id = %job.request_id,
-        post_id = %job.post_id,
-        target_id = %job.target_id
-    );
-    crate::publish::run(&ctx, &job)
-        .instrument(span.clone())
-        .await
-        .map_err(|e| {
-            metrics::job("publish", "error");
-            span.in_scope(|| tracing::error!(error = %e, "publish job failed; it will run again"));
-            e.into()
-        })
 }
 
 /// Waits until Redis answers (or shutdown); logs the outage once and the recovery once.
@@ -136,45 +104,30 @@ async fn until_stopped(mut stop: watch::Receiver<bool>) -> Result<(), std::io::E
     Ok(())
 }
 
-pub async fn dispatch_worker(ctx: Arc<Ctx>, stop: watch::Receiver<bool>) {
-    let queue = dispatch_queue(&ctx.prefix);
-    let n = ctx.cfg.concurrency_dispatch;
+/// Serves job kind `J` from queue `queue`, `concurrency` jobs at once, until `stop`; a worker that dies (a
+/// Redis error, a flushed registration) is replaced by a new generation under a new name.
+pub async fn serve<J: Job>(
+    ctx: Arc<Ctx>,
+    queue: String,
+    concurrency: usize,
+    stop: watch::Receiver<bool>,
+) {
+    let label = queue
+        .strip_prefix(&soku_shared::redis_keys::queue_prefix(&ctx.prefix))
+        .unwrap_or(&queue)
+        .to_string();
     let c = ctx.clone();
-    supervise(ctx, "dispatch".into(), stop, move |name, stop| {
+    supervise(ctx, label, stop, move |name, stop| {
         let ctx = c.clone();
-        let storage = RedisStorage::<DispatchPost>::new(ctx.redis.clone())
-            .with_config(config(&queue, n))
+        let storage = RedisStorage::<J::Payload>::new(ctx.redis.clone())
+            .with_config(config(&queue, concurrency))
             .poll_with_interval(Duration::from_millis(ctx.cfg.poll_interval_ms));
         let worker = WorkerBuilder::new(name)
             .backend(storage)
             .data(ctx)
-            .concurrency(n)
-            .build(handle_dispatch);
+            .concurrency(concurrency)
+            .build(handle::<J>);
         worker.run_until(until_stopped(stop))
     })
-    .await
-}
-
-pub async fn publish_worker(ctx: Arc<Ctx>, platform: Platform, stop: watch::Receiver<bool>) {
-    let queue = publish_queue(&ctx.prefix, platform);
-    let n = ctx.cfg.concurrency_for(platform);
-    let c = ctx.clone();
-    supervise(
-        ctx,
-        format!("publish:{platform}"),
-        stop,
-        move |name, stop| {
-            let ctx = c.clone();
-            let storage = RedisStorage::<PublishTarget>::new(ctx.redis.clone())
-                .with_config(config(&queue, n))
-                .poll_with_interval(Duration::from_millis(ctx.cfg.poll_interval_ms));
-            let worker = WorkerBuilder::new(name)
-                .backend(storage)
-                .data(ctx)
-                .concurrency(n)
-                .build(handle_publish);
-            worker.run_until(until_stopped(stop))
-        },
-    )
     .await
 }

@@ -33,7 +33,7 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let limit = Duration::from_secs(2);
-    let pg = tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(&state.db)).await;
+    let pg = tokio::time::timeout(limit, soku_shared::store::ping(&state.db)).await;
     let mut conn = state.redis();
     let redis =
         tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut conn)).await;

@@ -18,10 +18,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn text(db: &Db, redis: &mut ConnectionManager, prefix: &str) -> Response {
     let gauges = soku_shared::metrics::shared_gauges(db, redis, prefix).await;
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, soku_shared::metrics::CONTENT_TYPE)],
         soku_shared::metrics::render(&gauges),
     )
         .into_response()

@@ -25,11 +25,12 @@ use soku_shared::{
 use crate::{
     auth::Caller,
     body::JsonBody,
-    error::{ApiError, ApiResult, ErrorBody, current_request_id},
+    error::{ApiError, ApiResult, ErrorBody},
+    handoff::hand_over_post,
     id_path::Id,
     idempotency::{self, Begun, json_response},
     pagination::{self, Page},
-    queue::enqueue_dispatch_or_log,
+    request_id::current_request_id,
     state::AppState,
 };
 
@@ -128,7 +129,7 @@ pub async fn create(
     // A scheduled post stays in Postgres until it falls due: the reconciler hands it over then, in bounded
     // batches (a burst of posts due in one second must never reach Redis as one due set).
     if status == "queued" {
-        enqueue_dispatch_or_log(&state, &job).await;
+        hand_over_post(&state, job).await;
     }
     tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
@@ -310,7 +311,7 @@ pub async fn retry(
                 livemode: caller.livemode,
                 request_id: current_request_id(),
             };
-            enqueue_dispatch_or_log(&state, &job).await;
+            hand_over_post(&state, job).await;
             return Ok(json_response(StatusCode::ACCEPTED, body));
         }
         Ok(Retried::NotFound) => ApiError::not_found("post"),

@@ -59,6 +59,14 @@ pub async fn create(db: &Db, a: NewAccount<'_>) -> Result<AccountRow, sqlx::Erro
     Ok(row)
 }
 
+/// Whether account `id` exists.
+pub async fn exists(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
 pub async fn update(
     db: &Db,
     id: &str,

@@ -47,6 +47,11 @@ fn options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
         .options([("plan_cache_mode", "force_generic_plan")]))
 }
 
+/// One round trip to Postgres (readiness checks).
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
 /// Whether an error means "the database cannot serve right now" rather than "this statement is wrong":
 /// unreachable, out of connections, starting up, shutting down or refusing connections.
 pub fn is_unavailable(e: &sqlx::Error) -> bool {

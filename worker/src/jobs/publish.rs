@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::Utc;
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -12,23 +13,36 @@ use soku_shared::jobs::PublishTarget;
 use soku_shared::metrics;
 use soku_shared::store::publish::{self as store, Leased, Settle};
 
-use crate::Ctx;
 use crate::adapters::{Credentials, Failure, FailureClass, PublishRequest, Published, StateSink};
 use crate::backoff;
+use crate::context::Ctx;
+use crate::job::{Job, Outcome, renewing};
 
 /// Longest a platform call may run before its outcome is treated as unknown.
 const CALL_LIMIT: Duration = Duration::from_secs(300);
 
-pub async fn run(ctx: &Ctx, job: &PublishTarget) -> anyhow::Result<()> {
-    let lease = ctx.cfg.lease_secs as f64;
-    let Some(t) = store::lease_for_attempt(&ctx.db, &job.target_id, &ctx.name, lease).await? else {
-        metrics::job("publish", "skipped");
-        tracing::debug!("target not due, taken, settled or canceled: nothing to do");
-        return Ok(());
-    };
-    attempt(ctx, t).await?;
-    metrics::job("publish", "ok");
-    Ok(())
+pub struct Publish;
+
+impl Job for Publish {
+    type Payload = PublishTarget;
+    const NAME: &'static str = "publish";
+
+    fn span(job: &PublishTarget) -> tracing::Span {
+        tracing::info_span!("publish", post_id = %job.post_id, target_id = %job.target_id)
+    }
+
+    async fn run(ctx: &Ctx, job: &PublishTarget) -> anyhow::Result<Outcome> {
+        let lease = ctx.cfg.lease_secs as f64;
+        let Some(t) = store::lease_for_attempt(&ctx.db, &job.target_id, &ctx.name, lease)
+            .await
+            .context("taking a lease on the target")?
+        else {
+            tracing::debug!("target not due, taken, settled or canceled: nothing to do");
+            return Ok(Outcome::Skipped);
+        };
+        attempt(ctx, t).await?;
+        Ok(Outcome::Done)
+    }
 }
 
 /// The request an adapter sees for a leased target.
@@ -71,25 +85,22 @@ async fn call_platform(ctx: &Ctx, t: &Leased, req: &PublishRequest) -> Result<Pu
     let adapter = ctx.adapter(t.livemode, &t.platform);
     let sink = SaveState { ctx, target: &t.id };
     let call = tokio::time::timeout(CALL_LIMIT, adapter.publish(req, &t.platform_state.0, &sink));
-    tokio::pin!(call);
     let every = Duration::from_secs_f64((ctx.cfg.lease_secs as f64 / 3.0).max(0.2));
-    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    loop {
-        tokio::select! {
-            out = &mut call => {
-                return out.unwrap_or_else(|_| Err(Failure::new(
-                    FailureClass::Unknown,
-                    "no_confirmation",
-                    format!("{} did not answer within {} s", t.platform, CALL_LIMIT.as_secs()),
-                )));
-            }
-            _ = renew.tick() => {
-                if let Err(e) = store::renew_lease(&ctx.db, &t.id, &ctx.name, ctx.cfg.lease_secs as f64).await {
-                    tracing::warn!(error = %e, "could not renew the lease; the attempt goes on");
-                }
-            }
-        }
-    }
+    let renew = || async {
+        store::renew_lease(&ctx.db, &t.id, &ctx.name, ctx.cfg.lease_secs as f64).await?;
+        Ok(())
+    };
+    renewing(call, every, renew).await.unwrap_or_else(|_| {
+        Err(Failure::new(
+            FailureClass::Unknown,
+            "no_confirmation",
+            format!(
+                "{} did not answer within {} s",
+                t.platform,
+                CALL_LIMIT.as_secs()
+            ),
+        ))
+    })
 }
 
 async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {

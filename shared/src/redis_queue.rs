@@ -146,11 +146,6 @@ pub async fn trim_finished<C: ConnectionLike>(
     Ok(n)
 }
 
-/// The key whose absence tells that Redis lost its data (flushed, or restarted empty) since it was set.
-pub fn sentinel_key(prefix: &str) -> String {
-    format!("{prefix}:sentinel")
-}
-
 /// A Redis connection that reconnects by itself, connecting lazily (a process starts while Redis is down).
 /// `response_timeout` bounds each command: long enough for a maintenance script, short enough that a
 /// vanished Redis is noticed.
