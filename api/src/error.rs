@@ -1,4 +1,4 @@
-//! `ApiError`: the one error shape of API.md, rendered for every failure. A 500 logs its cause with the
+//! `ApiError`: the one error shape of docs/api.md ("Errors"), rendered for every failure. A 500 logs its cause with the
 //! request id and tells the client nothing internal.
 
 use axum::{

@@ -2,7 +2,7 @@
 //! `<queue>:scheduled`), with bounded admission.
 //!
 //! apalis promotes *every* due job of a queue with one Lua `unpack`, which fails for more than about 8,000
-//! (QUEUE-NOTES c) and takes every worker of the queue down with it. So nothing here ever lets a queue's
+//! (docs/architecture.md, queue note c) and takes every worker of the queue down with it. So nothing here ever lets a queue's
 //! scheduled set grow past [`QUEUE_CAP`]: a push only takes what fits, and what does not fit stays in Postgres,
 //! where the reconciler hands it over as room frees up. Redis is a bounded buffer in front of Postgres, never
 //! the only copy of any work.
@@ -61,7 +61,7 @@ return n
 });
 
 /// The apalis configuration of a queue, as Soku runs it: no Redis-side locks (Postgres leases decide who
-/// works on what; QUEUE-NOTES e), no pubsub events, results kept (acks depend on it; QUEUE-NOTES f).
+/// works on what; docs/architecture.md, queue note e), no pubsub events, results kept (acks depend on it; queue note f).
 pub fn queue_config(name: &str) -> Config {
     Config::default()
         .queue(name)
@@ -127,7 +127,7 @@ pub async fn depth<C: ConnectionLike>(conn: &mut C, name: &str) -> anyhow::Resul
     Ok(scheduled + active)
 }
 
-/// Deletes up to `most` finished jobs of queue `name` (apalis keeps every one forever; QUEUE-NOTES h).
+/// Deletes up to `most` finished jobs of queue `name` (apalis keeps every one forever; docs/architecture.md, queue note h).
 /// Postgres holds every outcome, so nothing is lost. Each call is one short script, never a scan.
 pub async fn trim_finished<C: ConnectionLike>(
     conn: &mut C,

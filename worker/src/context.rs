@@ -33,8 +33,8 @@ impl Ctx {
         }
     }
 
-    /// The adapter that publishes a target: the sandbox for test mode; live platforms' adapters come with
-    /// their own issue, until then live targets fail plainly.
+    /// The adapter that publishes a target: the sandbox for test mode. Live platforms' adapters are not built
+    /// yet (docs/api.md, "Not yet available"); until then live targets fail plainly.
     pub fn adapter(&self, livemode: bool, _platform: &str) -> &dyn PlatformAdapter {
         if livemode {
             &self.unavailable

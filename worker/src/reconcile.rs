@@ -1,10 +1,10 @@
 //! The reconciler: every `SOKU_RECONCILE_INTERVAL_MS` it re-derives from Postgres what Redis should hold.
 //! - Redis lost its data (the sentinel key is gone): everything handed over is handed over again.
 //! - Leases expired (a worker died mid-attempt): those targets become `unknown`.
-//! - Scheduled posts that fell due go to the dispatch queue, in bounded batches (QUEUE-NOTES c).
+//! - Scheduled posts that fell due go to the dispatch queue, in bounded batches (docs/architecture.md, queue note c).
 //! - Queued posts and due targets never handed over, or handed over so long ago that the job was lost.
 //! - `unknown` targets are checked against their platform before anything is sent again.
-//! - Finished jobs are deleted from Redis in small steps, so its memory stays bounded (QUEUE-NOTES h).
+//! - Finished jobs are deleted from Redis in small steps, so its memory stays bounded (docs/architecture.md, queue note h).
 //!
 //! Any number of processes may run it: every step claims its rows with `FOR UPDATE SKIP LOCKED`.
 

@@ -1,5 +1,5 @@
 //! Running apalis workers and keeping them running. An apalis-redis worker dies on the first Redis error
-//! (QUEUE-NOTES i: a response timeout is fatal to the whole pool), and after a flush its registration is gone
+//! (docs/architecture.md, queue note i: a response timeout is fatal to the whole pool), and after a flush its registration is gone
 //! ("worker not registered"). So each queue's worker runs under a loop that notices it ended, says so in
 //! the log, waits for Redis to answer again and starts a fresh worker under a fresh name.
 

@@ -32,7 +32,7 @@ pub struct Published {
     pub url: String,
 }
 
-/// Why an attempt did not publish, in the failure classes of PLATFORMS.md.
+/// Why an attempt did not publish, in the failure classes of docs/platforms.md.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FailureClass {
     /// Try again later: 429, 5xx, a network error before the request was sent, "still processing".
