@@ -210,57 +210,15 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
     let adapter = ctx.adapter(t.livemode, &t.platform);
     let started = Instant::now();
     let found = adapter.lookup(&req).await;
-    let base = Settle {
-        status: "unknown",
-        platform_post_id: None,
-        url: None,
-        error_code: Some("outcome_unknown"),
-        error_message: None,
-        retryable: None,
-        next_attempt_at: None,
+    let message = match &found {
+        Err(Failure { message: m, .. }) if t.checks >= MAX_CHECKS => Some(format!(
+            "the platform could not be asked after {} tries: {m}",
+            t.checks
+        )),
+        Err(Failure { message: m, .. }) => Some(format!("could not ask the platform yet: {m}")),
+        Ok(_) => None,
     };
-    let gave_up;
-    let message;
-    let settle = match &found {
-        Ok(Lookup::Found(p)) => Settle {
-            status: "published",
-            platform_post_id: Some(&p.platform_post_id),
-            url: Some(&p.url),
-            error_code: None,
-            ..base
-        },
-        Ok(Lookup::NotFound) => Settle {
-            status: "retrying",
-            error_message: Some("the platform has no such post: it is sent again"),
-            retryable: Some(true),
-            next_attempt_at: Some(Utc::now()),
-            ..base
-        },
-        Ok(Lookup::Unsupported) => Settle {
-            error_message: Some(
-                "the platform may have published this post but cannot be asked; check the account before retrying",
-            ),
-            ..base
-        },
-        Err(Failure { message: m, .. }) => {
-            gave_up = t.checks >= MAX_CHECKS;
-            message = if gave_up {
-                format!(
-                    "the platform could not be asked after {} tries: {m}",
-                    t.checks
-                )
-            } else {
-                format!("could not ask the platform yet: {m}")
-            };
-            let wait = backoff::delay(t.checks, Duration::from_secs(1), None);
-            Settle {
-                error_message: Some(&message),
-                next_attempt_at: (!gave_up)
-                    .then(|| Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()),
-                ..base
-            }
-        }
-    };
+    let settle = settle_check(t, &found, message.as_deref());
     let outcome = match &found {
         Ok(Lookup::Found(_)) => "check_found",
         Ok(Lookup::NotFound) => "check_not_found",
@@ -276,6 +234,55 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
         "unknown outcome checked against the platform"
     );
     Ok(())
+}
+
+/// What a check settles: published (found), retrying (certainly absent: sending again is safe), or still
+/// unknown (cannot be asked, or asking failed: checked again later, up to [`MAX_CHECKS`] times).
+fn settle_check<'a>(
+    t: &Leased,
+    found: &'a Result<Lookup, Failure>,
+    failure_message: Option<&'a str>,
+) -> Settle<'a> {
+    let unknown = Settle {
+        status: "unknown",
+        platform_post_id: None,
+        url: None,
+        error_code: Some("outcome_unknown"),
+        error_message: None,
+        retryable: None,
+        next_attempt_at: None,
+    };
+    match found {
+        Ok(Lookup::Found(p)) => Settle {
+            status: "published",
+            platform_post_id: Some(&p.platform_post_id),
+            url: Some(&p.url),
+            error_code: None,
+            ..unknown
+        },
+        Ok(Lookup::NotFound) => Settle {
+            status: "retrying",
+            error_message: Some("the platform has no such post: it is sent again"),
+            retryable: Some(true),
+            next_attempt_at: Some(Utc::now()),
+            ..unknown
+        },
+        Ok(Lookup::Unsupported) => Settle {
+            error_message: Some(
+                "the platform may have published this post but cannot be asked; check the account before retrying",
+            ),
+            ..unknown
+        },
+        Err(_) => {
+            let wait = backoff::delay(t.checks, Duration::from_secs(1), None);
+            Settle {
+                error_message: failure_message,
+                next_attempt_at: (t.checks < MAX_CHECKS)
+                    .then(|| Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()),
+                ..unknown
+            }
+        }
+    }
 }
 
 /// Deletes finished jobs from Redis (their outcome is in Postgres), a few thousand per queue at a time.

@@ -93,6 +93,29 @@ struct InsertResult {
     twins: Option<Json<Vec<TwinTarget>>>,
 }
 
+const INSERT_POST: &str = include_str!("sql/insert_post.sql");
+
+impl From<InsertResult> for Inserted {
+    fn from(r: InsertResult) -> Inserted {
+        match r {
+            InsertResult {
+                inserted: true,
+                body: Some(body),
+                ..
+            } => Inserted::Created { body },
+            InsertResult {
+                all_found: false,
+                missing,
+                ..
+            } => Inserted::Missing(missing.map(|m| m.0).unwrap_or_default()),
+            InsertResult {
+                twins: Some(twins), ..
+            } => Inserted::Twins(twins.0),
+            _ => Inserted::KeyTaken,
+        }
+    }
+}
+
 /// Resolves every target to a connection, then inserts the post, its targets and (with a key) the finished
 /// idempotency record, all in one statement: they exist together or not at all, in one round trip. Live
 /// targets need a connection; test targets without one go to the sandbox (`sandbox_<platform>`). With a key,
@@ -110,102 +133,28 @@ pub async fn insert(
         .iter()
         .map(|t| t.account_label.as_deref())
         .collect();
-    let r = sqlx::query_as::<_, InsertResult>(
-        r#"WITH wanted AS (
-            SELECT * FROM UNNEST($8::text[], $9::int4[], $10::text[], $11::text[]) AS w(id, pos, platform, label)
-         ), resolved AS (
-            SELECT w.id, w.pos, w.platform, w.label AS requested, c.id AS integration_id,
-                   COALESCE(c.account_label,
-                            CASE WHEN NOT $3 THEN COALESCE(w.label, 'sandbox_' || w.platform) END) AS label
-            FROM wanted w LEFT JOIN LATERAL (
-                SELECT i.id, i.account_label FROM integrations i
-                WHERE i.account_id = $2 AND i.livemode = $3 AND i.platform = w.platform
-                  AND ((w.label IS NULL AND i.is_default) OR i.account_label = w.label)
-                LIMIT 1) c ON true
-         ), twins AS (
-            -- Targets that land on the same connection as an earlier one ("x" and the default's label).
-            SELECT pos, platform, label FROM (
-                SELECT pos, platform, label,
-                       row_number() OVER (PARTITION BY platform, label ORDER BY pos) AS n
-                FROM resolved WHERE label IS NOT NULL) r
-            WHERE n > 1
-         ), ok AS (
-            SELECT bool_and(label IS NOT NULL) AS all_found,
-                   bool_and(label IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM twins) AS fine
-            FROM resolved
-         ), body AS (
-            -- The 202 body, compact like every other response (json_build_object would add spaces).
-            SELECT '{"postSubmissionId":' || to_json($1::text) || ',"status":' || to_json($4::text)
-                   || ',"scheduledTime":' || COALESCE(to_json($12::text)::text, 'null') || ',"targets":['
-                   || (SELECT string_agg('{"targetId":' || to_json(id) || ',"platform":' || to_json(platform)
-                                         || ',"accountId":' || to_json(label) || ',"status":"pending"}',
-                                         ',' ORDER BY pos)
-                       FROM resolved)
-                   || ']}' AS text
-         ), claim AS (
-            INSERT INTO idempotency_keys (account_id, livemode, key, method, path, request_hash, state,
-                                          response_status, response_body)
-            SELECT $2, $3, $13, $14, $15, $16, 'done', 202, convert_to((SELECT text FROM body), 'UTF8')
-            WHERE $13::text IS NOT NULL AND (SELECT fine FROM ok)
-            ON CONFLICT (account_id, livemode, key) DO UPDATE
-              SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
-                  state = 'done', response_status = EXCLUDED.response_status,
-                  response_body = EXCLUDED.response_body, created_at = now(), locked_at = now()
-              WHERE idempotency_keys.created_at < now() - make_interval(hours => $17)
-            RETURNING 1
-         ), p AS (
-            INSERT INTO posts (id, account_id, livemode, status, content, scheduled_time, request_id, sandbox)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $18
-            WHERE (SELECT fine FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
-            RETURNING id
-         ), t AS (
-            INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id)
-            SELECT r.id, p.id, r.pos, r.platform, r.label, r.integration_id FROM p, resolved r
-            RETURNING 1
-         )
-         SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[]) AS inserted,
-                (SELECT all_found FROM ok) AS all_found,
-                (SELECT text FROM body) AS body,
-                (SELECT json_agg(json_build_array(platform, requested) ORDER BY pos) FROM resolved
-                 WHERE label IS NULL) AS missing,
-                (SELECT json_agg(json_build_array(pos, platform, label) ORDER BY pos) FROM twins) AS twins"#,
-    )
-    .bind(p.id)
-    .bind(p.account_id)
-    .bind(p.livemode)
-    .bind(p.status)
-    .bind(Json(p.content))
-    .bind(p.scheduled_time)
-    .bind(p.request_id)
-    .bind(&ids)
-    .bind(&positions)
-    .bind(&platforms)
-    .bind(&labels)
-    .bind(p.scheduled_time_text)
-    .bind(key.map(|k| k.scope.key))
-    .bind(key.map(|k| k.method))
-    .bind(key.map(|k| k.path))
-    .bind(key.map(|k| k.request_hash))
-    .bind(super::idempotency::RETENTION_HOURS as i32)
-    .bind(p.sandbox.map(Json))
-    .fetch_one(db)
-    .await?;
-    Ok(match r {
-        InsertResult {
-            inserted: true,
-            body: Some(body),
-            ..
-        } => Inserted::Created { body },
-        InsertResult {
-            all_found: false,
-            missing,
-            ..
-        } => Inserted::Missing(missing.map(|m| m.0).unwrap_or_default()),
-        InsertResult {
-            twins: Some(twins), ..
-        } => Inserted::Twins(twins.0),
-        _ => Inserted::KeyTaken,
-    })
+    let r = sqlx::query_as::<_, InsertResult>(INSERT_POST)
+        .bind(p.id)
+        .bind(p.account_id)
+        .bind(p.livemode)
+        .bind(p.status)
+        .bind(Json(p.content))
+        .bind(p.scheduled_time)
+        .bind(p.request_id)
+        .bind(&ids)
+        .bind(&positions)
+        .bind(&platforms)
+        .bind(&labels)
+        .bind(p.scheduled_time_text)
+        .bind(key.map(|k| k.scope.key))
+        .bind(key.map(|k| k.method))
+        .bind(key.map(|k| k.path))
+        .bind(key.map(|k| k.request_hash))
+        .bind(super::idempotency::RETENTION_HOURS as i32)
+        .bind(p.sandbox.map(Json))
+        .fetch_one(db)
+        .await?;
+    Ok(r.into())
 }
 
 pub async fn get(

@@ -33,6 +33,43 @@ struct Trouble {
 }
 
 impl Trouble {
+    /// The misbehaviour that happens before the post reaches the platform: a refusal, or a delay (`slow`).
+    async fn before_sending(&self, platform: &str) -> Result<(), Failure> {
+        let (class, code, message) = match self.behavior.as_str() {
+            "rate_limited" => (
+                FailureClass::Retryable {
+                    retry_after: Some(Duration::from_secs(self.retry_after_secs)),
+                },
+                "rate_limited",
+                format!(
+                    "{platform} answered 429 Too Many Requests; its limit resets in {} s",
+                    self.retry_after_secs
+                ),
+            ),
+            "server_error" => (
+                FailureClass::Retryable { retry_after: None },
+                "platform_unavailable",
+                format!("{platform} answered 503 Service Unavailable"),
+            ),
+            "token_expired" => (
+                FailureClass::NeedsReauth,
+                "token_expired",
+                format!("{platform} answered 401: the access token has expired"),
+            ),
+            "rejected" => (
+                FailureClass::Permanent,
+                "platform_rejected",
+                format!("{platform} rejected the post (sandbox behaviour `rejected`)"),
+            ),
+            "slow" => {
+                tokio::time::sleep(Duration::from_millis(self.delay_ms)).await;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        Err(Failure::new(class, code, message))
+    }
+
     fn of(req: &PublishRequest) -> Option<Trouble> {
         let spec = req.sandbox.as_ref()?;
         let behavior = spec.get("behavior")?.as_str()?.to_string();
@@ -174,59 +211,15 @@ impl PlatformAdapter for Sandbox {
     ) -> BoxFuture<'a, Result<Published, Failure>> {
         Box::pin(async move {
             let trouble = Trouble::of(req);
-            match trouble.as_ref().map(|t| t.behavior.as_str()) {
-                Some("rate_limited") => {
-                    let secs = trouble.as_ref().map_or(1, |t| t.retry_after_secs);
-                    return Err(Failure::new(
-                        FailureClass::Retryable {
-                            retry_after: Some(Duration::from_secs(secs)),
-                        },
-                        "rate_limited",
-                        format!(
-                            "{} answered 429 Too Many Requests; its limit resets in {secs} s",
-                            req.platform
-                        ),
-                    ));
-                }
-                Some("server_error") => {
-                    return Err(Failure::new(
-                        FailureClass::Retryable { retry_after: None },
-                        "platform_unavailable",
-                        format!("{} answered 503 Service Unavailable", req.platform),
-                    ));
-                }
-                Some("token_expired") => {
-                    return Err(Failure::new(
-                        FailureClass::NeedsReauth,
-                        "token_expired",
-                        format!(
-                            "{} answered 401: the access token has expired",
-                            req.platform
-                        ),
-                    ));
-                }
-                Some("rejected") => {
-                    return Err(Failure::new(
-                        FailureClass::Permanent,
-                        "platform_rejected",
-                        format!(
-                            "{} rejected the post (sandbox behaviour `rejected`)",
-                            req.platform
-                        ),
-                    ));
-                }
-                Some("slow") => {
-                    let ms = trouble.as_ref().map_or(0, |t| t.delay_ms);
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
-                _ => {}
+            if let Some(t) = &trouble {
+                t.before_sending(&req.platform).await?;
             }
             Self::check_rules(req)?;
             let published = self.accept(req).await?;
-            if matches!(
-                trouble.as_ref().map(|t| t.behavior.as_str()),
-                Some("unconfirmed")
-            ) {
+            if trouble
+                .as_ref()
+                .is_some_and(|t| t.behavior == "unconfirmed")
+            {
                 return Err(Failure::new(
                     FailureClass::Unknown,
                     "no_confirmation",

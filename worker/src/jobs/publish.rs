@@ -106,35 +106,49 @@ async fn call_platform(ctx: &Ctx, t: &Leased, req: &PublishRequest) -> Result<Pu
 async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
     let req = request(&t);
     let started = Instant::now();
-    let mut result = call_platform(ctx, &t, &req).await;
-    // A dead token: refresh once, and if that works the next attempt goes out at once.
-    if let Err(f) = &result
-        && f.class == FailureClass::NeedsReauth
-    {
-        let adapter = ctx.adapter(t.livemode, &t.platform);
-        if let Err(refresh) = adapter.refresh_token(&Credentials(Value::Null)).await {
-            result = Err(Failure {
-                message: format!(
-                    "{}; refreshing the token failed: {}",
-                    f.message, refresh.message
-                ),
-                ..f.clone()
-            });
-        } else {
-            result = Err(Failure::new(
-                FailureClass::Retryable {
-                    retry_after: Some(Duration::ZERO),
-                },
-                &f.code,
-                "the token was refreshed; trying again",
-            ));
-        }
-    }
+    let result = match call_platform(ctx, &t, &req).await {
+        Err(f) if f.class == FailureClass::NeedsReauth => Err(refresh(ctx, &t, f).await),
+        other => other,
+    };
     let secs = started.elapsed().as_secs_f64();
     let (outcome, settle) = outcome(ctx, &t, &result);
     metrics::attempt(&t.platform, outcome, secs);
-    let post_status = store::settle(&ctx.db, &t.id, &ctx.name, Some(t.attempt), &settle).await?;
-    match (&result, post_status) {
+    let post_status = store::settle(&ctx.db, &t.id, &ctx.name, Some(t.attempt), &settle)
+        .await
+        .context("settling the attempt")?;
+    log_settled(&t, &result, &settle, post_status, secs);
+    Ok(())
+}
+
+/// A dead token: refresh once; when that works, the next attempt goes out at once.
+async fn refresh(ctx: &Ctx, t: &Leased, f: Failure) -> Failure {
+    let adapter = ctx.adapter(t.livemode, &t.platform);
+    match adapter.refresh_token(&Credentials(Value::Null)).await {
+        Err(refresh) => Failure {
+            message: format!(
+                "{}; refreshing the token failed: {}",
+                f.message, refresh.message
+            ),
+            ..f
+        },
+        Ok(_) => Failure::new(
+            FailureClass::Retryable {
+                retry_after: Some(Duration::ZERO),
+            },
+            &f.code,
+            "the token was refreshed; trying again",
+        ),
+    }
+}
+
+fn log_settled(
+    t: &Leased,
+    result: &Result<Published, Failure>,
+    settle: &Settle<'_>,
+    post_status: Option<String>,
+    secs: f64,
+) {
+    match (result, post_status) {
         (_, None) => tracing::warn!(
             attempt = t.attempt,
             "the lease was lost before the attempt settled; its outcome is left to whoever holds it"
@@ -158,8 +172,17 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
             "attempt did not publish"
         ),
     }
-    Ok(())
 }
+
+const NOTHING: Settle<'static> = Settle {
+    status: "published",
+    platform_post_id: None,
+    url: None,
+    error_code: None,
+    error_message: None,
+    retryable: None,
+    next_attempt_at: None,
+};
 
 /// How an attempt's result is stored: the metric outcome and the settle arguments.
 fn outcome<'a>(
@@ -167,73 +190,61 @@ fn outcome<'a>(
     t: &Leased,
     result: &'a Result<Published, Failure>,
 ) -> (&'static str, Settle<'a>) {
-    let none = Settle {
-        status: "published",
-        platform_post_id: None,
-        url: None,
-        error_code: None,
-        error_message: None,
-        retryable: None,
-        next_attempt_at: None,
-    };
-    match result {
-        Ok(p) => (
-            "published",
-            Settle {
+    let f = match result {
+        Ok(p) => {
+            let published = Settle {
                 platform_post_id: Some(&p.platform_post_id),
                 url: Some(&p.url),
-                ..none
-            },
-        ),
-        Err(f) => {
-            let failed = Settle {
-                status: "failed",
-                error_code: Some(&f.code),
-                error_message: Some(&f.message),
-                retryable: Some(false),
-                ..none.clone()
+                ..NOTHING
             };
-            match &f.class {
-                FailureClass::Retryable { retry_after } => {
-                    if t.round_attempts >= ctx.cfg.publish_max_attempts as i32 {
-                        // Out of automatic attempts; the error stays retryable for a manual retry.
-                        (
-                            "failed",
-                            Settle {
-                                retryable: Some(true),
-                                ..failed
-                            },
-                        )
-                    } else {
-                        let wait = backoff::delay(
-                            t.round_attempts,
-                            Duration::from_millis(ctx.cfg.retry_base_ms),
-                            *retry_after,
-                        );
-                        let next = Utc::now()
-                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                        (
-                            "retrying",
-                            Settle {
-                                status: "retrying",
-                                retryable: Some(true),
-                                next_attempt_at: Some(next),
-                                ..failed
-                            },
-                        )
-                    }
-                }
-                FailureClass::NeedsReauth | FailureClass::Permanent => ("failed", failed),
-                FailureClass::Unknown => (
-                    "unknown",
-                    Settle {
-                        status: "unknown",
-                        retryable: None,
-                        next_attempt_at: Some(Utc::now() + chrono::Duration::seconds(1)),
-                        ..failed
-                    },
-                ),
-            }
+            return ("published", published);
+        }
+        Err(f) => f,
+    };
+    let failed = Settle {
+        status: "failed",
+        error_code: Some(&f.code),
+        error_message: Some(&f.message),
+        retryable: Some(false),
+        ..NOTHING
+    };
+    match &f.class {
+        FailureClass::Retryable { retry_after } => retry_or_fail(ctx, t, *retry_after, failed),
+        FailureClass::NeedsReauth | FailureClass::Permanent => ("failed", failed),
+        FailureClass::Unknown => {
+            let unknown = Settle {
+                status: "unknown",
+                retryable: None,
+                next_attempt_at: Some(Utc::now() + chrono::Duration::seconds(1)),
+                ..failed
+            };
+            ("unknown", unknown)
         }
     }
+}
+
+/// A retryable failure: another attempt after the backoff (never before the platform's reset), or `failed`
+/// once the round's automatic attempts are spent (still retryable by hand).
+fn retry_or_fail<'a>(
+    ctx: &Ctx,
+    t: &Leased,
+    retry_after: Option<Duration>,
+    failed: Settle<'a>,
+) -> (&'static str, Settle<'a>) {
+    let retryable = Settle {
+        retryable: Some(true),
+        ..failed
+    };
+    if t.round_attempts >= ctx.cfg.publish_max_attempts as i32 {
+        return ("failed", retryable);
+    }
+    let base = Duration::from_millis(ctx.cfg.retry_base_ms);
+    let wait = backoff::delay(t.round_attempts, base, retry_after);
+    let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+    let retrying = Settle {
+        status: "retrying",
+        next_attempt_at: Some(next),
+        ..retryable
+    };
+    ("retrying", retrying)
 }
