@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
-        .layer(CatchPanicLayer::custom(request_id::panic_response))
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

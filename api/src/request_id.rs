@@ -3,16 +3,9 @@
 
 use std::time::Instant;
 
-use axum::{
-    extract::Request,
-    http::HeaderValue,
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use axum::{extract::Request, http::HeaderValue, middleware::Next, response::Response};
 use soku_shared::ids::{IdPrefix, new_id};
 use tracing::Instrument;
-
-use crate::error::ApiError;
 
 tokio::task_local! {
     /// The id of the request being served, set by [`layer`] for the whole request.
@@ -59,9 +52,4 @@ pub async fn layer(req: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
-}
-
-/// A panic in a handler becomes a 500 in the error shape (the request id is still in scope here).
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
 }

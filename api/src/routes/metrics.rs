@@ -9,7 +9,7 @@ use axum::{
 use redis::aio::ConnectionManager;
 use soku_shared::store::Db;
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     text(&state.db, &mut state.redis(), &state.settings.redis_prefix).await
