@@ -16,5 +16,6 @@ pub mod post;
 pub mod redis_keys;
 pub mod redis_queue;
 pub mod rules;
+pub mod status;
 pub mod store;
 pub mod validate;

@@ -17,6 +17,7 @@ use soku_shared::handoff::hand_over;
 use soku_shared::jobs::{DispatchPost, PublishTarget};
 use soku_shared::platform::Platform;
 use soku_shared::redis_keys::{dispatch_queue, publish_queue};
+use soku_shared::status::TargetStatus;
 use soku_shared::store::publish::{self as store, Handoff, Leased, Settle};
 use soku_shared::{metrics, redis_queue};
 use tokio::sync::watch;
@@ -229,7 +230,7 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
     let status = store::settle(&ctx.db, &t.id, &ctx.name, None, &settle).await?;
     tracing::info!(
         outcome,
-        target_status = settle.status,
+        target_status = %settle.status,
         post_status = ?status,
         "unknown outcome checked against the platform"
     );
@@ -244,7 +245,7 @@ fn settle_check<'a>(
     failure_message: Option<&'a str>,
 ) -> Settle<'a> {
     let unknown = Settle {
-        status: "unknown",
+        status: TargetStatus::Unknown,
         platform_post_id: None,
         url: None,
         error_code: Some("outcome_unknown"),
@@ -254,14 +255,14 @@ fn settle_check<'a>(
     };
     match found {
         Ok(Lookup::Found(p)) => Settle {
-            status: "published",
+            status: TargetStatus::Published,
             platform_post_id: Some(&p.platform_post_id),
             url: Some(&p.url),
             error_code: None,
             ..unknown
         },
         Ok(Lookup::NotFound) => Settle {
-            status: "retrying",
+            status: TargetStatus::Retrying,
             error_message: Some("the platform has no such post: it is sent again"),
             retryable: Some(true),
             next_attempt_at: Some(Utc::now()),

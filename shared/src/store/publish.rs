@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, types::Json};
 
 use super::Db;
+use crate::status::TargetStatus;
 
 /// A post or target handed (or to hand) to Redis, with the request id that follows it into the logs.
 #[derive(Debug, Clone, FromRow)]
@@ -252,7 +253,7 @@ pub async fn save_platform_state(
 /// How an attempt (or check) ended, as stored.
 #[derive(Debug, Clone)]
 pub struct Settle<'a> {
-    pub status: &'a str,
+    pub status: TargetStatus,
     pub platform_post_id: Option<&'a str>,
     pub url: Option<&'a str>,
     pub error_code: Option<&'a str>,
@@ -274,7 +275,7 @@ pub async fn settle(
         .bind(target_id)
         .bind(owner)
         .bind(attempt)
-        .bind(s.status)
+        .bind(s.status.as_str())
         .bind(s.platform_post_id)
         .bind(s.url)
         .bind(s.error_code)

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use soku_shared::jobs::PublishTarget;
 use soku_shared::metrics;
+use soku_shared::status::TargetStatus;
 use soku_shared::store::publish::{self as store, Leased, Settle};
 
 use crate::adapters::{Credentials, Failure, FailureClass, PublishRequest, Published, StateSink};
@@ -166,7 +167,7 @@ fn log_settled(
             attempt = t.attempt,
             code = %f.code,
             message = %f.message,
-            target_status = settle.status,
+            target_status = %settle.status,
             next_attempt_at = ?settle.next_attempt_at,
             post_status = %status,
             "attempt did not publish"
@@ -175,7 +176,7 @@ fn log_settled(
 }
 
 const NOTHING: Settle<'static> = Settle {
-    status: "published",
+    status: TargetStatus::Published,
     platform_post_id: None,
     url: None,
     error_code: None,
@@ -202,7 +203,7 @@ fn outcome<'a>(
         Err(f) => f,
     };
     let failed = Settle {
-        status: "failed",
+        status: TargetStatus::Failed,
         error_code: Some(&f.code),
         error_message: Some(&f.message),
         retryable: Some(false),
@@ -213,7 +214,7 @@ fn outcome<'a>(
         FailureClass::NeedsReauth | FailureClass::Permanent => ("failed", failed),
         FailureClass::Unknown => {
             let unknown = Settle {
-                status: "unknown",
+                status: TargetStatus::Unknown,
                 retryable: None,
                 next_attempt_at: Some(Utc::now() + chrono::Duration::seconds(1)),
                 ..failed
@@ -242,7 +243,7 @@ fn retry_or_fail<'a>(
     let wait = backoff::delay(t.round_attempts, base, retry_after);
     let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
     let retrying = Settle {
-        status: "retrying",
+        status: TargetStatus::Retrying,
         next_attempt_at: Some(next),
         ..retryable
     };

@@ -1,0 +1,165 @@
+//! The states of posts, targets and attempts, each an enum with one string form, the same in JSON (serde), in
+//! Postgres (sqlx, `text` columns with a CHECK listing the same words) and in logs. The target state machine's
+//! legal moves are written once, in [`TargetStatus::can_become`]; the SQL of `store::publish` makes only those
+//! moves (each UPDATE is conditional on the state it expects).
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! status_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        #[sqlx(type_name = "text", rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+status_enum!(
+    /// A post's status, derived from its targets once it is publishing.
+    PostStatus {
+        Scheduled => "scheduled",
+        Queued => "queued",
+        Publishing => "publishing",
+        Published => "published",
+        PartiallyPublished => "partially_published",
+        Failed => "failed",
+        Canceled => "canceled",
+    }
+);
+
+status_enum!(
+    /// One platform target of a post.
+    TargetStatus {
+        Pending => "pending",
+        Publishing => "publishing",
+        Retrying => "retrying",
+        Published => "published",
+        Failed => "failed",
+        Unknown => "unknown",
+        Canceled => "canceled",
+    }
+);
+
+status_enum!(
+    /// How one publish attempt ended (`publish_attempts.outcome`).
+    AttemptOutcome {
+        Published => "published",
+        Retrying => "retrying",
+        Failed => "failed",
+        Unknown => "unknown",
+        Interrupted => "interrupted",
+    }
+);
+
+impl TargetStatus {
+    /// Whether a target may move from `self` to `next`:
+    /// - `pending` / `retrying` (due) → `publishing` when a worker takes the lease; → `canceled` with the post;
+    /// - `publishing` → `published`, `retrying`, `failed` or `unknown` when the attempt settles, or `unknown` when
+    ///   its lease expires (the worker vanished mid-attempt);
+    /// - `unknown` → `published` (the platform has it), `retrying` (it certainly has not), or stays `unknown`
+    ///   (checked again later);
+    /// - `failed` → `pending` on `POST /v1/posts/{id}/retry`;
+    /// - a `published` outcome is a fact and is recorded from any unsettled state;
+    /// - `published` and `canceled` are final.
+    pub fn can_become(self, next: TargetStatus) -> bool {
+        use TargetStatus::*;
+        matches!(
+            (self, next),
+            (Pending | Retrying | Publishing | Unknown, Published)
+                | (Pending | Retrying, Publishing | Canceled)
+                | (Publishing, Retrying | Failed | Unknown)
+                | (Unknown, Retrying | Unknown)
+                | (Failed, Pending)
+        )
+    }
+
+    /// Settled: nothing more happens to it unless a client retries it.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            TargetStatus::Published | TargetStatus::Failed | TargetStatus::Canceled
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TargetStatus::*;
+
+    #[test]
+    fn every_status_has_one_string_form() {
+        for s in TargetStatus::ALL {
+            assert_eq!(TargetStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in PostStatus::ALL {
+            assert_eq!(PostStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in AttemptOutcome::ALL {
+            assert_eq!(AttemptOutcome::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(
+            PostStatus::PartiallyPublished.as_str(),
+            "partially_published"
+        );
+        assert_eq!(TargetStatus::parse("Published"), None);
+    }
+
+    #[test]
+    fn the_target_state_machine_allows_exactly_its_moves() {
+        let legal = [
+            (Pending, Publishing),
+            (Pending, Canceled),
+            (Pending, Published),
+            (Retrying, Publishing),
+            (Retrying, Canceled),
+            (Retrying, Published),
+            (Publishing, Published),
+            (Publishing, Retrying),
+            (Publishing, Failed),
+            (Publishing, Unknown),
+            (Unknown, Published),
+            (Unknown, Retrying),
+            (Unknown, Unknown),
+            (Failed, Pending),
+        ];
+        for from in TargetStatus::ALL {
+            for to in TargetStatus::ALL {
+                assert_eq!(
+                    from.can_become(*to),
+                    legal.contains(&(*from, *to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn published_and_canceled_are_final() {
+        for to in TargetStatus::ALL {
+            assert!(!Published.can_become(*to));
+            assert!(!Canceled.can_become(*to));
+        }
+    }
+}
