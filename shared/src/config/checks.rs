@@ -1,0 +1,98 @@
+//! The checks a setting's declaration names: each takes the raw value and gives the checked one, or the message
+//! that follows the setting's name in the error (`SOKU_LISTEN: `nonsense` is not an address like …`).
+
+use std::net::SocketAddr;
+
+use super::MasterKey;
+
+type Outcome<T> = Result<T, String>;
+
+/// Any value is accepted as it is (or converted, as text to a path).
+pub(super) fn plain<T, U: From<T>>(value: T) -> Outcome<U> {
+    Ok(U::from(value))
+}
+
+/// An unset setting stays unset; a set one passes `check`.
+pub(super) fn optional<T, U>(
+    check: impl Fn(T) -> Outcome<U>,
+) -> impl Fn(Option<T>) -> Outcome<Option<U>> {
+    move |value| value.map(&check).transpose()
+}
+
+/// A whole number from `low` to `high`, both included.
+pub(super) fn between<T: TryFrom<u64>>(low: u64, high: u64) -> impl Fn(u64) -> Outcome<T> {
+    move |value| {
+        (low..=high)
+            .contains(&value)
+            .then(|| T::try_from(value).ok())
+            .flatten()
+            .ok_or_else(|| format!("must be between {low} and {high}"))
+    }
+}
+
+/// A whole number of at least `low`.
+pub(super) fn at_least(low: u64) -> impl Fn(u64) -> Outcome<u64> {
+    move |value| {
+        (value >= low)
+            .then_some(value)
+            .ok_or_else(|| format!("must be at least {low}"))
+    }
+}
+
+/// At most a day's worth of seconds.
+pub(super) fn up_to_a_day(value: u64) -> Outcome<u64> {
+    (value <= 86_400)
+        .then_some(value)
+        .ok_or_else(|| "must be at most 86400 (one day)".to_string())
+}
+
+/// Text starting with one of `schemes` (`postgres://`, …), kept as `T` (a secret, for a URL with a password).
+pub(super) fn starting_with<T: From<String>>(
+    schemes: &'static [&'static str],
+) -> impl Fn(String) -> Outcome<T> {
+    move |value| {
+        if schemes.iter().any(|s| value.starts_with(s)) {
+            Ok(T::from(value))
+        } else {
+            Err(format!("must start with {}", schemes.join(" or ")))
+        }
+    }
+}
+
+/// An http:// or https:// URL, without its trailing slashes.
+pub(super) fn http_url(value: String) -> Outcome<String> {
+    let url = value.trim_end_matches('/');
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_string())
+    } else {
+        Err("must be an http:// or https:// URL".to_string())
+    }
+}
+
+/// A socket address; `example` shows the expected shape in the message.
+pub(super) fn address(example: &'static str) -> impl Fn(String) -> Outcome<SocketAddr> {
+    move |value| {
+        value
+            .parse()
+            .map_err(|_| format!("`{value}` is not an address like {example}"))
+    }
+}
+
+/// 1 to 64 characters that are safe in a Redis key.
+pub(super) fn redis_prefix(value: String) -> Outcome<String> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if (1..=64).contains(&value.len()) && value.chars().all(safe) {
+        Ok(value)
+    } else {
+        Err("must be 1..64 characters of [A-Za-z0-9_-]".to_string())
+    }
+}
+
+/// 64 hexadecimal characters: the 32 bytes of the master key.
+pub(super) fn master_key(value: String) -> Outcome<MasterKey> {
+    hex::decode(value.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .map(MasterKey)
+        .ok_or_else(|| "must be 64 hexadecimal characters (32 bytes)".to_string())
+}

@@ -1,0 +1,106 @@
+//! Every setting, declared once: its `soku.toml` key (the environment variable is `SOKU_` and the key in upper
+//! case, `DATABASE_URL` and `REDIS_URL` without the prefix), its default, what it does, and its check.
+//! docs/configuration.md lists them in the same groups; a test fails when the two disagree.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use secrecy::SecretString;
+
+use super::ConfigError;
+use super::MasterKey;
+use super::checks::*;
+use super::declare::{Kind, Setting, env_name, settings};
+
+settings! {
+    group "Every process" {
+        /// Postgres
+        database_url: String = "postgres://soku:soku@127.0.0.1:5432/soku"
+            => SecretString, starting_with(&["postgres://", "postgresql://"]);
+        /// Redis (queues, rate limits)
+        redis_url: String = "redis://127.0.0.1:6379" => SecretString, starting_with(&["redis://", "rediss://"]);
+        /// every Redis key starts with `<prefix>:`, so several installs (or test runs) share a Redis
+        redis_prefix: String = "soku" => String, redis_prefix;
+        /// Postgres connections per process
+        db_pool_size: u64 = 32 => u32, between(1, 1000);
+        /// local media storage
+        data_dir: String = "data" => PathBuf, plain;
+        /// 64 hex characters (32 bytes) sealing platform credentials: `openssl rand -hex 32`
+        master_key: Option<String>, shown "none; required by `api`, `serve` and `admin integration add`"
+            => Option<MasterKey>, optional(master_key);
+        /// log filter (`warn`, `soku_api=debug`, …); logs go to stderr
+        log: String = "info" => String, plain;
+    }
+    group "API" {
+        /// API address
+        listen: String = "127.0.0.1:8080" => SocketAddr, address("127.0.0.1:8080");
+        /// base of URLs the server hands out
+        public_url: Option<String>, shown "`http://<listen>`" => Option<String>, optional(http_url);
+        /// request body limit (413 above it)
+        max_body_bytes: u64 = 1024 * 1024 => usize, between(1024, 64 * 1024 * 1024);
+        /// how far in the past `scheduledTime` may be (at most 86400)
+        schedule_tolerance_secs: u64 = 300 => u64, up_to_a_day;
+        /// requests per minute per account on the trial plan
+        rate_limit_trial: u64 = 60 => u64, at_least(1);
+        /// requests per minute per account on the starter plan
+        rate_limit_starter: u64 = 120 => u64, at_least(1);
+        /// requests per minute per account on the pro plan
+        rate_limit_pro: u64 = 600 => u64, at_least(1);
+        /// requests per minute per account on the business plan
+        rate_limit_business: u64 = 1200 => u64, at_least(1);
+    }
+    group "HTTP server" {
+        /// how long the server waits for a request's headers
+        header_read_timeout_secs: u64 = 10 => u64, between(1, 300);
+        /// how long the server waits for a request's whole body
+        body_read_timeout_secs: u64 = 30 => u64, between(1, 600);
+        /// how long an idle keep-alive connection stays open
+        idle_timeout_secs: u64 = 60 => u64, between(1, 3600);
+        /// most connections served at once
+        max_connections: u64 = 1024 => usize, between(1, 100_000);
+    }
+    group "Workers" {
+        /// dispatch jobs one process runs at once
+        concurrency_dispatch: u64 = 16 => usize, between(1, 1000);
+        /// publish jobs one process runs at once, per platform queue
+        concurrency_publish: u64 = 32 => usize, between(1, 1000);
+        /// the Threads queue's publish jobs one process runs at once
+        concurrency_threads: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the X queue's publish jobs one process runs at once
+        concurrency_x: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the LinkedIn queue's publish jobs one process runs at once
+        concurrency_linkedin: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the Instagram queue's publish jobs one process runs at once
+        concurrency_instagram: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the Facebook queue's publish jobs one process runs at once
+        concurrency_facebook: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the TikTok queue's publish jobs one process runs at once
+        concurrency_tiktok: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// the YouTube queue's publish jobs one process runs at once
+        concurrency_youtube: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
+            => Option<usize>, optional(between(1, 1000));
+        /// how often an idle worker asks Redis for jobs (pick-up latency)
+        poll_interval_ms: u64 = 50 => u64, between(5, 60_000);
+        /// a publish attempt's lease; renewed every third of it while the platform call runs. A worker that
+        /// dies mid-attempt is noticed this long after
+        lease_secs: u64 = 30 => u64, between(1, 3600);
+        /// a job handed to Redis this long ago and not yet run is handed over again (duplicates are harmless)
+        requeue_after_secs: u64 = 60 => u64, between(1, 86_400);
+        /// how often the reconciler runs: due scheduled posts, retries, expired leases, lookups
+        reconcile_interval_ms: u64 = 200 => u64, between(10, 60_000);
+        /// automatic attempts per target before `failed` (a manual retry starts a new round)
+        publish_max_attempts: u64 = 6 => u32, between(1, 100);
+        /// first retry delay; doubles per attempt with jitter, at most 5 min, never before the platform's reset
+        retry_base_ms: u64 = 1000 => u64, between(1, 3_600_000);
+        /// test mode: keep the sandbox's deliveries at this HTTP endpoint (docs/sandbox.md)
+        sandbox_sink_url: Option<String>, shown "none" => Option<String>, optional(http_url);
+        /// where `soku worker` serves `/metrics`; two workers on one host need two addresses (port `0`: any free
+        /// port, logged)
+        worker_metrics_listen: String = "127.0.0.1:9464" => SocketAddr, address("127.0.0.1:9464");
+    }
+}

@@ -1,0 +1,235 @@
+//! One `Settings` struct for every process: defaults, then an optional `soku.toml`, then the environment.
+//! Every value is checked here, at start, so that a bad setting stops the process with its name.
+//!
+//! Each setting is declared once, in `list.rs` (key, default, what it does, check); `sources.rs` merges the
+//! layers, the declared checks run, and the result is assembled here into the structs the processes use.
+//! docs/configuration.md lists the same settings, and a test keeps the two in step.
+
+mod checks;
+mod declare;
+#[cfg(test)]
+mod docs;
+mod list;
+mod sources;
+#[cfg(test)]
+mod tests;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::account::Plan;
+use crate::platform::Platform;
+use list::Checked;
+use sources::ConfigFile;
+
+/// A setting that could not be used, named as the operator wrote it.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    pub name: String,
+    pub message: String,
+}
+
+/// How the workers run (see docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Jobs one process runs at once from the dispatch queue.
+    pub concurrency_dispatch: usize,
+    /// Jobs one process runs at once from each platform's publish queue, in [`Platform::ALL`] order.
+    pub concurrency_publish: [usize; 7],
+    /// How often an idle worker asks Redis for work.
+    pub poll_interval_ms: u64,
+    /// How long a publish attempt's lease lasts without renewal (renewed every third of it while it runs).
+    pub lease_secs: u64,
+    /// A job handed to Redis this long ago without being taken is handed over again.
+    pub requeue_after_secs: u64,
+    /// How often the reconciler runs (due scheduled posts, retries, expired leases, checks).
+    pub reconcile_interval_ms: u64,
+    /// Automatic attempts of a target before it is `failed` (a manual retry starts a new round).
+    pub publish_max_attempts: u32,
+    /// The first retry's delay; each later one doubles, with jitter, up to 5 minutes.
+    pub retry_base_ms: u64,
+    /// Test mode only: every sandbox delivery is also sent to this URL (see docs/sandbox.md).
+    pub sandbox_sink_url: Option<String>,
+    /// Where `soku worker` serves `/metrics` (`soku serve` serves them on the API's address).
+    pub metrics_listen: SocketAddr,
+}
+
+/// Requests per minute allowed to one account, by plan.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub trial: u64,
+    pub starter: u64,
+    pub pro: u64,
+    pub business: u64,
+}
+
+impl RateLimits {
+    pub fn per_minute(&self, plan: Plan) -> u64 {
+        match plan {
+            Plan::Trial => self.trial,
+            Plan::Starter => self.starter,
+            Plan::Pro => self.pro,
+            Plan::Business => self.business,
+        }
+    }
+}
+
+/// How the HTTP server treats slow and idle clients (see docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// How long the server waits for a request's headers.
+    pub header_read_timeout_secs: u64,
+    /// How long the server waits for a request's whole body.
+    pub body_read_timeout_secs: u64,
+    /// How long an idle keep-alive connection stays open.
+    pub idle_timeout_secs: u64,
+    /// Most connections served at once.
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: SecretString,
+    pub redis_url: SecretString,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    /// 32 bytes that seal stored platform credentials; `None` only where nothing is sealed or opened.
+    pub master_key: Option<MasterKey>,
+    pub data_dir: PathBuf,
+    pub redis_prefix: String,
+    pub max_body_bytes: usize,
+    pub schedule_tolerance_secs: u64,
+    pub rate_limits: RateLimits,
+    pub db_pool_size: u32,
+    pub log: String,
+    pub worker: WorkerSettings,
+    pub http: HttpSettings,
+}
+
+/// The master key, kept out of `Debug` output.
+#[derive(Clone)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(***)")
+    }
+}
+
+impl Settings {
+    /// Reads `SOKU_CONFIG` (or `./soku.toml` when present), then the environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Self::load_with(&|name| std::env::var(name).ok())
+    }
+
+    /// [`Settings::load`] with the environment given as a function.
+    fn load_with(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let file = ConfigFile::find(env)?;
+        Self::from_sources(file.as_ref(), env)
+    }
+
+    /// Builds settings from environment variables alone (plus defaults); used by tests and tools.
+    pub fn from_env_only(env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        Self::from_sources(None, &env)
+    }
+
+    fn from_sources(
+        file: Option<&ConfigFile>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        Ok(Settings::from(sources::merge(file, env)?.check()?))
+    }
+
+    /// The master key, or the error a process that must seal credentials stops with.
+    pub fn require_master_key(&self) -> Result<&MasterKey, ConfigError> {
+        self.master_key.as_ref().ok_or_else(|| ConfigError {
+            name: "SOKU_MASTER_KEY".into(),
+            message: "is required (64 hex characters; make one with `openssl rand -hex 32`)".into(),
+        })
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+
+    pub fn redis_url(&self) -> &str {
+        self.redis_url.expose_secret()
+    }
+}
+
+impl WorkerSettings {
+    /// Jobs one process runs at once from `platform`'s publish queue.
+    pub fn concurrency_for(&self, platform: Platform) -> usize {
+        let i = Platform::ALL
+            .iter()
+            .position(|p| *p == platform)
+            .unwrap_or(0);
+        self.concurrency_publish[i]
+    }
+}
+
+impl From<Checked> for Settings {
+    fn from(c: Checked) -> Settings {
+        Settings {
+            worker: WorkerSettings::from(&c),
+            rate_limits: RateLimits {
+                trial: c.rate_limit_trial,
+                starter: c.rate_limit_starter,
+                pro: c.rate_limit_pro,
+                business: c.rate_limit_business,
+            },
+            http: HttpSettings {
+                header_read_timeout_secs: c.header_read_timeout_secs,
+                body_read_timeout_secs: c.body_read_timeout_secs,
+                idle_timeout_secs: c.idle_timeout_secs,
+                max_connections: c.max_connections,
+            },
+            public_url: c
+                .public_url
+                .unwrap_or_else(|| format!("http://{}", c.listen)),
+            database_url: c.database_url,
+            redis_url: c.redis_url,
+            listen: c.listen,
+            master_key: c.master_key,
+            data_dir: c.data_dir,
+            redis_prefix: c.redis_prefix,
+            max_body_bytes: c.max_body_bytes,
+            schedule_tolerance_secs: c.schedule_tolerance_secs,
+            db_pool_size: c.db_pool_size,
+            log: c.log,
+        }
+    }
+}
+
+impl From<&Checked> for WorkerSettings {
+    fn from(c: &Checked) -> WorkerSettings {
+        WorkerSettings {
+            concurrency_dispatch: c.concurrency_dispatch,
+            concurrency_publish: Platform::ALL
+                .map(|p| publish_concurrency(c, p).unwrap_or(c.concurrency_publish)),
+            poll_interval_ms: c.poll_interval_ms,
+            lease_secs: c.lease_secs,
+            requeue_after_secs: c.requeue_after_secs,
+            reconcile_interval_ms: c.reconcile_interval_ms,
+            publish_max_attempts: c.publish_max_attempts,
+            retry_base_ms: c.retry_base_ms,
+            sandbox_sink_url: c.sandbox_sink_url.clone(),
+            metrics_listen: c.worker_metrics_listen,
+        }
+    }
+}
+
+/// The concurrency set for one platform's queue, if any (else `concurrency_publish` applies).
+fn publish_concurrency(c: &Checked, platform: Platform) -> Option<usize> {
+    match platform {
+        Platform::Threads => c.concurrency_threads,
+        Platform::X => c.concurrency_x,
+        Platform::Linkedin => c.concurrency_linkedin,
+        Platform::Instagram => c.concurrency_instagram,
+        Platform::Facebook => c.concurrency_facebook,
+        Platform::Tiktok => c.concurrency_tiktok,
+        Platform::Youtube => c.concurrency_youtube,
+    }
+}
