@@ -13,4 +13,5 @@ pub mod post;
 pub mod queue;
 pub mod rules;
 pub mod store;
+pub mod text;
 pub mod validate;
