@@ -18,4 +18,5 @@ pub mod redis_queue;
 pub mod rules;
 pub mod status;
 pub mod store;
+pub mod text;
 pub mod validate;

@@ -1,175 +1,131 @@
-//! Process-wide metrics in the Prometheus text format, without a metrics framework: a handful of counters and
-//! histograms behind one mutex each, cheap next to the Postgres round trips they count. Gauges that describe
-//! shared state (queue depths, targets by status) are read at scrape time by whoever serves `/metrics`.
+//! Process-wide metrics through `prometheus-client`, the Prometheus project's own Rust client: counters and
+//! histograms live for the whole process; gauges that describe shared state (queue depths, targets by status,
+//! overdue scheduled posts) are read at scrape time by whoever serves `/metrics` and rendered with them, in the
+//! Prometheus text format (version 0.0.4).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
-/// The Content-Type of the text `render` produces.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-/// Bucket upper bounds in seconds, shared by every histogram here.
+/// The `Content-Type` of [`render`]'s output: `text/plain; version=0.0.4; charset=utf-8`.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// Bucket upper bounds in seconds, shared by every histogram here (`+Inf` is implicit).
 const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// One series' labels, in the order they are written.
+pub type Labels = Vec<(&'static str, String)>;
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-struct Family<T> {
-    help: &'static str,
-    series: Mutex<BTreeMap<String, T>>,
+struct Metrics {
+    jobs: Family<Labels, Counter>,
+    attempts: Family<Labels, Counter>,
+    publish_seconds: Family<Labels, Histogram>,
+    lateness_seconds: Histogram,
+    pickup_seconds: Histogram,
+    events: Family<Labels, Counter>,
 }
 
-impl<T: Default> Family<T> {
-    const fn new(help: &'static str) -> Self {
-        Family {
-            help,
-            series: Mutex::new(BTreeMap::new()),
-        }
-    }
-    fn with(&self, labels: &[(&str, &str)], f: impl FnOnce(&mut T)) {
-        let key = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut map = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        f(map.entry(key).or_default());
-    }
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-struct Registry {
-    jobs: Family<u64>,
-    attempts: Family<u64>,
-    publish_seconds: Family<Histogram>,
-    lateness_seconds: Family<Histogram>,
-    pickup_seconds: Family<Histogram>,
-    events: Family<u64>,
-}
-
-static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
-    jobs: Family::new("Jobs run by this process, by queue and outcome."),
-    attempts: Family::new("Publish attempts settled by this process, by platform and outcome."),
-    publish_seconds: Family::new("Duration of publish attempts (the platform call), by platform."),
-    lateness_seconds: Family::new(
-        "Scheduling lateness: from a post's scheduledTime to its dispatch, for scheduled posts.",
-    ),
-    pickup_seconds: Family::new(
-        "Pick-up latency: from acceptance of an immediate post to its dispatch.",
-    ),
-    events: Family::new(
-        "Recovery events: Redis lost and re-derived, leases expired, jobs re-handed over, worker restarts.",
-    ),
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
+    jobs: Family::default(),
+    attempts: Family::default(),
+    publish_seconds: Family::new_with_constructor(histogram),
+    lateness_seconds: histogram(),
+    pickup_seconds: histogram(),
+    events: Family::default(),
 });
+
+fn labels<const N: usize>(pairs: [(&'static str, &str); N]) -> Labels {
+    pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+}
 
 /// One job of `queue` ran with `outcome` (`ok`, `skipped`: nothing to do, `error`).
 pub fn job(queue: &str, outcome: &str) {
-    REGISTRY
-        .jobs
-        .with(&[("queue", queue), ("outcome", outcome)], |c| *c += 1);
+    let series = labels([("queue", queue), ("outcome", outcome)]);
+    METRICS.jobs.get_or_create(&series).inc();
 }
 
 /// One publish attempt (or check) on `platform` ended as `outcome`, after `seconds` in the adapter.
 pub fn attempt(platform: &str, outcome: &str, seconds: f64) {
-    REGISTRY
-        .attempts
-        .with(&[("platform", platform), ("outcome", outcome)], |c| *c += 1);
-    REGISTRY
+    let series = labels([("platform", platform), ("outcome", outcome)]);
+    METRICS.attempts.get_or_create(&series).inc();
+    let series = labels([("platform", platform)]);
+    METRICS
         .publish_seconds
-        .with(&[("platform", platform)], |h| observe(h, seconds));
+        .get_or_create(&series)
+        .observe(seconds.max(0.0));
 }
 
 /// A scheduled post was dispatched `seconds` after its time.
 pub fn lateness(seconds: f64) {
-    REGISTRY.lateness_seconds.with(&[], |h| observe(h, seconds));
+    METRICS.lateness_seconds.observe(seconds.max(0.0));
 }
 
 /// An immediate post was dispatched `seconds` after it was accepted.
 pub fn pickup(seconds: f64) {
-    REGISTRY.pickup_seconds.with(&[], |h| observe(h, seconds));
+    METRICS.pickup_seconds.observe(seconds.max(0.0));
 }
 
 /// A recovery event happened `n` times.
 pub fn event(kind: &str, n: u64) {
     if n > 0 {
-        REGISTRY.events.with(&[("kind", kind)], |c| *c += n);
+        METRICS
+            .events
+            .get_or_create(&labels([("kind", kind)]))
+            .inc_by(n);
     }
 }
 
-fn observe(h: &mut Histogram, v: f64) {
-    let v = v.max(0.0);
-    for (i, b) in BUCKETS.iter().enumerate() {
-        if v <= *b {
-            h.counts[i] += 1;
-        }
-    }
-    h.count += 1;
-    h.sum += v;
+/// A gauge read at scrape time: its name, its help (the library ends it with a period) and its series. A gauge
+/// with no series is left out of the scrape.
+pub struct Gauge {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub series: Vec<(Labels, i64)>,
 }
 
-fn counters(out: &mut String, name: &str, f: &Family<u64>) {
-    let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} counter", f.help);
-    for (labels, v) in f.series.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let _ = writeln!(out, "{name}{{{labels}}} {v}");
-    }
-}
-
-fn histograms(out: &mut String, name: &str, f: &Family<Histogram>) {
-    let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} histogram", f.help);
-    for (labels, h) in f.series.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
-                h.counts[i]
-            );
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
-    }
-}
-
-/// Gauges read at scrape time: `(metric name, help, [(labels, value)])`.
-pub type Gauge = (&'static str, &'static str, Vec<(String, f64)>);
-
-/// Everything this process counted, plus `gauges`, in the Prometheus text format (version 0.0.4).
+/// Everything this process counted, plus `gauges`, in the Prometheus text format (version 0.0.4; see
+/// [`CONTENT_TYPE`]). Help texts are given without their final period: the library adds it.
 pub fn render(gauges: &[Gauge]) -> String {
-    let r = &*REGISTRY;
-    let mut out = String::new();
-    counters(&mut out, "soku_jobs_total", &r.jobs);
-    counters(&mut out, "soku_publish_attempts_total", &r.attempts);
-    histograms(
-        &mut out,
-        "soku_publish_duration_seconds",
-        &r.publish_seconds,
-    );
-    histograms(
-        &mut out,
-        "soku_scheduling_lateness_seconds",
-        &r.lateness_seconds,
-    );
-    histograms(&mut out, "soku_pickup_latency_seconds", &r.pickup_seconds);
-    counters(&mut out, "soku_recovery_events_total", &r.events);
-    for (name, help, series) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for (labels, v) in series {
-            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+    let m = &*METRICS;
+    let mut registry = Registry::default();
+    // Counters are registered without `_total`: the library appends it.
+    let jobs_help = "Jobs run by this process, by queue and outcome";
+    registry.register("soku_jobs", jobs_help, m.jobs.clone());
+    let attempts_help = "Publish attempts settled by this process, by platform and outcome";
+    registry.register("soku_publish_attempts", attempts_help, m.attempts.clone());
+    let publish_help = "Duration of publish attempts (the platform call), by platform";
+    let publish = m.publish_seconds.clone();
+    registry.register("soku_publish_duration_seconds", publish_help, publish);
+    let lateness_help =
+        "Scheduling lateness: from a post's scheduledTime to its dispatch, for scheduled posts";
+    let lateness = m.lateness_seconds.clone();
+    registry.register("soku_scheduling_lateness_seconds", lateness_help, lateness);
+    let pickup_help = "Pick-up latency: from acceptance of an immediate post to its dispatch";
+    let pickup = m.pickup_seconds.clone();
+    registry.register("soku_pickup_latency_seconds", pickup_help, pickup);
+    let events_help = "Recovery events: Redis lost and re-derived, leases expired, jobs re-handed \
+                       over, worker restarts";
+    registry.register("soku_recovery_events", events_help, m.events.clone());
+    for g in gauges {
+        let family = Family::<Labels, gauge::Gauge>::default();
+        for (series, value) in &g.series {
+            family.get_or_create(series).set(*value);
         }
+        registry.register(g.name, g.help, family);
     }
+    let mut out = String::new();
+    prometheus_text::encode(&mut out, &registry).expect("writing to a String cannot fail");
     out
 }
 
@@ -180,61 +136,84 @@ pub async fn shared_gauges(
     redis: &mut redis::aio::ConnectionManager,
     prefix: &str,
 ) -> Vec<Gauge> {
-    let mut errors = 0.0;
-    let mut depth = Vec::new();
+    let mut errors = 0;
+    let (depth, failed) = queue_depths(redis, prefix).await;
+    errors += failed;
+    let targets = target_counts(db).await.unwrap_or_else(|| {
+        errors += 1;
+        Vec::new()
+    });
+    let overdue = match crate::store::publish::overdue_scheduled(db).await {
+        Ok(n) => vec![(Labels::new(), n)],
+        Err(_) => {
+            errors += 1;
+            Vec::new()
+        }
+    };
+    vec![
+        Gauge {
+            name: "soku_queue_depth",
+            help: "Jobs waiting in each Redis queue (not yet taken by a worker)",
+            series: depth,
+        },
+        Gauge {
+            name: "soku_targets",
+            help: "Targets not yet settled, by status",
+            series: targets,
+        },
+        Gauge {
+            name: "soku_scheduled_overdue",
+            help: "Scheduled posts whose time has come but that no worker has picked up yet",
+            series: overdue,
+        },
+        Gauge {
+            name: "soku_scrape_errors",
+            help: "Sources of this scrape that could not be read",
+            series: vec![(Labels::new(), errors)],
+        },
+    ]
+}
+
+/// `soku_queue_depth` series (`queue` without the key prefix), and how many queues could not be read.
+async fn queue_depths(
+    redis: &mut redis::aio::ConnectionManager,
+    prefix: &str,
+) -> (Vec<(Labels, i64)>, i64) {
     let mut queues = vec![crate::redis_keys::dispatch_queue(prefix)];
     queues.extend(
         crate::platform::Platform::ALL
             .iter()
             .map(|p| crate::redis_keys::publish_queue(prefix, *p)),
     );
+    let (mut depth, mut errors) = (Vec::new(), 0);
     for q in &queues {
         match crate::redis_queue::depth(redis, q).await {
-            Ok(n) => depth.push((
-                format!(
-                    "queue=\"{}\"",
-                    escape(q.strip_prefix(&format!("{prefix}:")).unwrap_or(q))
-                ),
-                n as f64,
-            )),
-            Err(_) => errors += 1.0,
-        }
-    }
-    let mut targets = Vec::new();
-    match crate::store::publish::target_counts(db).await {
-        Ok(rows) => {
-            for s in ["pending", "publishing", "retrying", "unknown"] {
-                let n = rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-                targets.push((format!("status=\"{s}\""), n as f64));
+            Ok(n) => {
+                let name = q.strip_prefix(&crate::redis_keys::queue_prefix(prefix)).unwrap_or(q);
+                depth.push((labels([("queue", name)]), gauge_value(n)));
             }
+            Err(_) => errors += 1,
         }
-        Err(_) => errors += 1.0,
     }
-    let mut overdue = Vec::new();
-    match crate::store::publish::overdue_scheduled(db).await {
-        Ok(n) => overdue.push((String::new(), n as f64)),
-        Err(_) => errors += 1.0,
-    }
-    vec![
-        (
-            "soku_queue_depth",
-            "Jobs waiting in each Redis queue (not yet taken by a worker).",
-            depth,
-        ),
-        (
-            "soku_targets",
-            "Targets not yet settled, by status.",
-            targets,
-        ),
-        (
-            "soku_scheduled_overdue",
-            "Scheduled posts whose time has come but that no worker has picked up yet.",
-            overdue,
-        ),
-        (
-            "soku_scrape_errors",
-            "Sources of this scrape that could not be read.",
-            vec![(String::new(), errors)],
-        ),
-    ]
+    (depth, errors)
 }
+
+/// `soku_targets` series, one per unsettled status (0 when none), or `None` when Postgres cannot be read.
+async fn target_counts(db: &crate::store::Db) -> Option<Vec<(Labels, i64)>> {
+    let rows = crate::store::publish::target_counts(db).await.ok()?;
+    let series = ["pending", "publishing", "retrying", "unknown"]
+        .into_iter()
+        .map(|s| {
+            let n = rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+            (labels([("status", s)]), gauge_value(n))
+        })
+        .collect();
+    Some(series)
+}
+
+fn gauge_value(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

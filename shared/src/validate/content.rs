@@ -7,7 +7,8 @@ use super::entries::{entry_platform, platform_entries};
 use super::fields::{Errors, MAX_TEXT_CHARS, MAX_TITLE_CHARS, Slot, kind};
 use super::{Content, PlatformEntry, TargetRequest, targets};
 use crate::platform::{MediaType, Platform};
-use crate::rules::{default_title, rules};
+use crate::rules::rules;
+use crate::text::default_title;
 
 const MAX_IMAGE_URLS: usize = 35;
 

@@ -8,7 +8,8 @@
 
 use super::fields::{Errors, Slot};
 use crate::platform::Platform;
-use crate::rules::{MediaNeed, hashtag_count, rules};
+use crate::rules::{MediaNeed, rules};
+use crate::text::hashtag_count;
 
 /// What the per-platform rules look at, as far as it is known (`None`: the field had the wrong type, so the rules
 /// that need it are skipped rather than guessed).

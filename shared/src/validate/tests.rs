@@ -175,7 +175,7 @@ fn seed_video_post_takes_its_youtube_title_from_the_text() {
 
 #[test]
 fn derived_titles_fit_youtube() {
-    use crate::rules::default_title;
+    use crate::text::default_title;
     assert_eq!(
         default_title("\n  <b>Launch</b> day \nrest"),
         Some("bLaunch/b day".to_string())
