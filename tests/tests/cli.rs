@@ -223,6 +223,15 @@ async fn key_create_prints_the_key_once_with_a_preview() {
             !preview.contains(&secret[3..secret.len() - 3]),
             "the preview shows the key: {preview}"
         );
+        // Once: the only other command that prints a key, revoke, never shows it.
+        let revoked = env
+            .admin(&["key", "revoke", key["id"].as_str().unwrap()])
+            .await;
+        assert!(revoked.get("apiKey").is_none(), "{revoked}");
+        assert!(
+            !revoked.to_string().contains(secret),
+            "revoke printed the key: {revoked}"
+        );
     }
     let live = env.admin(&["key", "create", &id]).await;
     assert!(
