@@ -71,7 +71,7 @@ impl TestEnv {
             .stderr(log);
         let child = cmd.spawn().expect("start soku worker");
         let mut w = WorkerProc { child, log_path };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !w.log().contains("worker started") {
             if let Some(status) = w.child.try_wait().expect("try_wait") {
                 panic!("soku worker exited ({status}) at start:\n{}", w.log());

@@ -78,18 +78,25 @@ async fn account_create_takes_every_option() {
 #[tokio::test]
 async fn account_create_refuses_bad_values_in_one_line() {
     let env = TestEnv::new().await;
+    // Each line names the bad value and what would be accepted.
     let cases: [(&[&str], &str); 3] = [
-        (&["--plan", "platinum"], "plan"),
-        (&["--status", "sleeping"], "status"),
-        (&["--trial-ends-at", "tomorrow"], "trial"),
+        (
+            &["--plan", "platinum"],
+            "expected one of trial, starter, pro, business",
+        ),
+        (
+            &["--status", "sleeping"],
+            "expected one of trialing, active, canceled, expired, past_due",
+        ),
+        (&["--trial-ends-at", "tomorrow"], "rfc 3339"),
     ];
-    for (extra, named) in cases {
+    for (extra, accepted) in cases {
         let args = [&["account", "create", "--name", "bad"][..], extra].concat();
         let line = env.admin_fail(&args).await.to_lowercase();
         let value = extra.last().unwrap();
         assert!(
-            line.contains(named) || line.contains(value),
-            "{extra:?}: the message should name {named} or {value}: {line}"
+            line.contains(&format!("`{value}`")) && line.contains(accepted),
+            "{extra:?}: the message should name `{value}` and say {accepted:?}: {line}"
         );
     }
 }
