@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the product docs' code examples (tests/seeds/examples/) against a real Soku API.
-# See tests/seeds/README.md for what is checked and how the examples are adapted (base URL, past dates).
+# Runs the code examples of docs/examples.md against a real Soku API, taken from the page itself
+# (tests/seeds/examples.py). See tests/seeds/README.md for what is checked and how the examples are adapted
+# (base URL, past dates).
 #
 # Environment:
 #   SOKU_BIN                 the soku binary (default: `cargo build -p soku`, then <target>/debug/soku)
@@ -11,8 +12,8 @@
 #   SOKU_PORT                API port (default: a free one)
 #   SOKU_BASE_URL            what replaces https://api.mysoku.io in the examples (default http://127.0.0.1:$SOKU_PORT)
 #   SEEDS_ONLY               regex: run only the examples whose file name matches
-#   SEEDS_SKIP               regex: skip these (default '^og_image_post\.' until POST /v1/templates exists;
-#                            SEEDS_SKIP= runs everything)
+#   SOKU_SEEDS_DOC           the product docs' text of the page, to check docs/examples.md against (default: the
+#                            Code Examples page in ../shared/seeds/ beside the repo, when it is there)
 #   SEEDS_KEEP=1             keep the scratch directory, database and Redis keys (for debugging)
 set -uo pipefail
 
@@ -22,7 +23,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 ADMIN_URL="${SOKU_TEST_DATABASE_URL:-${DATABASE_URL:-postgres://soku:soku@127.0.0.1:5432/postgres}}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 SEEDS_ONLY="${SEEDS_ONLY:-}"
-SEEDS_SKIP="${SEEDS_SKIP-^og_image_post\.}"
+DOC_MD="$ROOT/docs/examples.md"
 
 say() { printf '[seeds] %s\n' "$*" >&2; }
 die() {
@@ -159,30 +160,15 @@ curl -fsS -o /dev/null "$API/healthz" || {
 }
 say "soku api up at $API (pid $API_PID); examples use BASE_URL=$BASE_URL"
 
-# ---------------------------------------------------------------- adapt the examples (base URL, past dates)
+# ---------------------------------------------------------------- the examples, from docs/examples.md
+# Each runnable file is whole code blocks of the page plus one call line; the base URL becomes ours and the
+# docs' dates move forward when they have passed. The script prints what each file is made of and what is skipped.
 EX="$WORK/examples"
-mkdir -p "$EX"
-cp "$HERE"/examples/* "$EX"/
-SED_ARGS=(-e "s|https://api\.mysoku\.io|${BASE_URL}|g")
-TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
-mapfile -t STAMPS < <(grep -ohE "$TS_RE" "$EX"/* | sort -u)
-if ((${#STAMPS[@]} > 0)); then
-    # Shift only when the examples' dates are no longer safely in the future (the earliest less than a day ahead).
-    # All dates move by the same whole number of days: the largest shift that keeps the latest of them at most
-    # 364 days ahead of now (Soku refuses a scheduledTime more than 365 days ahead), i.e. just under a year ahead.
-    now_s="$(date -u +%s)"
-    first_s="$(date -u -d "${STAMPS[0]:0:19}Z" +%s)"
-    last_s="$(date -u -d "${STAMPS[-1]:0:19}Z" +%s)"
-    if ((first_s < now_s + 86400)); then
-        shift_days=$(((now_s + 364 * 86400 - last_s) / 86400))
-        for ts in "${STAMPS[@]}"; do
-            new="$(date -u -d "@$(($(date -u -d "${ts:0:19}Z" +%s) + shift_days * 86400))" +%Y-%m-%dT%H:%M:%S).${ts:20:3}Z"
-            SED_ARGS+=(-e "s|${ts}|${new}|g")
-            say "date: $ts -> $new"
-        done
-    fi
-fi
-sed -i "${SED_ARGS[@]}" "$EX"/*
+python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --shift-dates >"$WORK/extract.out" 2>&1 || {
+    cat "$WORK/extract.out" >&2
+    die "cannot take the examples from $DOC_MD"
+}
+sed 's/^/[seeds] /' "$WORK/extract.out" >&2
 
 # ---------------------------------------------------------------- running and judging
 PASSED=0
@@ -205,13 +191,13 @@ fail() {
     fi
 }
 selected() {
-    if [[ -n "$SEEDS_SKIP" && "$1" =~ $SEEDS_SKIP ]]; then
-        SKIPPED=$((SKIPPED + 1))
-        printf 'SKIP %s (SEEDS_SKIP)\n' "$1"
-        return 1
-    fi
     [[ -z "$SEEDS_ONLY" || "$1" =~ $SEEDS_ONLY ]]
 }
+# The examples not run, each printed as SKIP with its reason.
+while IFS= read -r line; do
+    SKIPPED=$((SKIPPED + 1))
+    printf 'SKIP %s\n' "${line#skipped: }"
+done < <(grep '^skipped: ' "$WORK/extract.out")
 
 # run_ex FILE KEY TIMEOUT -> sets RC; output (stdout+stderr) in $WORK/out/FILE.log
 mkdir -p "$WORK/out"
@@ -243,7 +229,7 @@ check_curl_post() { # FILE EXPECTED_STATUS
         fail "$file" "exit code $RC" "$log"
         return
     fi
-    # The JSON body is the last thing printed (og_image_post.sh echoes a line before it).
+    # The JSON body is the last thing printed.
     if sed -n '/^{/,$p' "$log" | jq -es --arg want "$want" \
         'last | (.postSubmissionId | type == "string" and startswith("post_")) and (.status == $want) and ((.targets | length) > 0)' \
         >/dev/null 2>&1; then
@@ -271,7 +257,7 @@ check_client_post() { # FILE EXPECTED_STATUS
 }
 
 say "running the examples"
-for f in text_post image_post og_image_post scheduled_post; do
+for f in text_post image_post scheduled_post; do
     want=queued
     [[ "$f" == scheduled_post ]] && want=scheduled
     check_curl_post "$f.sh" "$want"
@@ -318,22 +304,30 @@ for f in batch_publish.py batch_publish.mjs; do
     fi
 done
 
-# Retry helper meeting a real 429: exhaust a trial account (3/min), then run the example; both languages at once,
-# each on its own account, so the waits overlap.
+# Retry helper meeting a real 429, then succeeding: a trial account (3/min) is exhausted so that its window still
+# has at least 3 s to run, and the example starts at once. Its first request meets a 429 whose Retry-After reaches
+# the window's end (Redis' clock, whole seconds rounded up), so the helper's wait (Retry-After plus jitter) ends in
+# a fresh window and the retry is accepted. Giving up ("Rate limit exceeded after 3 retries") is a failure. Both
+# languages run at once, each on its own account, so the waits overlap.
 RETRY_BODY='{"post":{"content":{"text":"exhausting the rate limit","mediaType":"text","platform":["threads"]}}}'
-exhaust() { # KEY NAME -> 0 once a 429 was seen; writes the 429 headers to $WORK/out/NAME.429
-    local _ code
-    for _ in $(seq 1 20); do
+exhaust() { # KEY NAME -> 0 once a 429 with Retry-After >= 3 was seen; writes its headers to $WORK/out/NAME.429
+    local _ code ra
+    for _ in $(seq 1 40); do
         code="$(curl -s -o /dev/null -D "$WORK/out/$2.429" -w '%{http_code}' -X POST "$API/v1/posts" \
             -H 'Content-Type: application/json' -H "soku-api-key: $1" -d "$RETRY_BODY")"
-        [[ "$code" == 429 ]] && return 0
+        if [[ "$code" == 429 ]]; then
+            ra="$(grep -i '^retry-after:' "$WORK/out/$2.429" | tr -dc '0-9')"
+            [[ -z "$ra" ]] && return 0 # judged below
+            ((ra >= 3)) && return 0
+            sleep "$((ra + 1))" # too close to the window's end: exhaust the next window instead
+        fi
     done
     return 1
 }
 judge_retry() { # FILE KEY
     local file="$1" log="$WORK/out/$1.log" ra
     if ! grep -q '^HTTP/[0-9.]* 429' "$WORK/out/$file.429" 2>/dev/null; then
-        fail "$file" "20 requests on a trial account with SOKU_RATE_LIMIT_TRIAL=3 never got a 429"
+        fail "$file" "requests on a trial account with SOKU_RATE_LIMIT_TRIAL=3 never got a 429"
         return
     fi
     ra="$(grep -i '^retry-after:' "$WORK/out/$file.429" | tr -dc '0-9')"
@@ -343,17 +337,19 @@ judge_retry() { # FILE KEY
     fi
     if grep -qE 'SyntaxError|Unexpected token|JSONDecodeError|json\.decoder|is not valid JSON|TypeError|ReferenceError' "$log"; then
         fail "$file" "the example crashed (parse or type error)" "$log"
+    elif grep -q 'Rate limit exceeded after' "$log"; then
+        fail "$file" "the helper gave up on the rate limit: its retry did not land in the next window" "$log"
     elif ! grep -qE '^Rate limited\. Waiting [0-9.]+s before retry 1\.\.\.$' "$log"; then
         fail "$file" "no 'Rate limited. Waiting …' line: the 429 was not seen by the helper (RC $RC)" "$log"
-    elif ! grep -qE '^Rate limit: [0-9]+/3 remaining$' "$log"; then
-        fail "$file" "no 'Rate limit: N/3 remaining' line: X-RateLimit-* headers missing" "$log"
-    elif grep -qE '^Post submitted:? post_[A-Za-z0-9_]+$' "$log" && { [[ "$file" == *.mjs ]] || ((RC == 0)); }; then
-        record_ids "$file" "$2" -
-        pass "$file (429 → waited Retry-After ${ra}s → submitted)"
-    elif grep -q 'Rate limit exceeded after 3 retries' "$log"; then
-        pass "$file (429 → retries exhausted with the example's own message)"
+    elif ! grep -qE '^Rate limit: 0/3 remaining$' "$log"; then
+        fail "$file" "no 'Rate limit: 0/3 remaining' line: X-RateLimit-* headers missing on the 429" "$log"
+    elif ((RC != 0)) || grep -q '^Unexpected error' "$log"; then
+        fail "$file" "the example failed (RC $RC)" "$log"
+    elif ! grep -qE '^Post submitted:? post_[A-Za-z0-9_]+$' "$log"; then
+        fail "$file" "no 'Post submitted: post_…' line after the retry" "$log"
     else
-        fail "$file" "neither submitted nor the example's own 'Rate limit exceeded' error (RC $RC)" "$log"
+        record_ids "$file" "$2" -
+        pass "$file (429 → waited Retry-After ${ra}s → retried in the next window → submitted)"
     fi
 }
 RETRY_JOBS=()
@@ -401,21 +397,27 @@ if [[ -s "$POST_IDS" ]]; then
     fi
 fi
 
-# The examples must still be verbatim copies of the docs (only when the docs are beside the repo).
+# docs/examples.md must still carry the product docs' code: every block verbatim and in order in the docs' text
+# (only when that text is at hand: beside the repo, or SOKU_SEEDS_DOC).
 DOC="${SOKU_SEEDS_DOC:-}"
 if [[ -z "$DOC" ]]; then
-    for cand in "$ROOT"/../shared/seeds/004_*.txt; do
-        [[ -f "$cand" ]] && DOC="$cand"
+    for cand in "$ROOT"/../shared/seeds/004_*.txt /work/shared/seeds/004_*.txt; do
+        [[ -f "$cand" ]] && DOC="$cand" && break
     done
 fi
 if [[ -n "$DOC" && -f "$DOC" ]]; then
-    if python3 "$HERE/verbatim.py" "$DOC" "$HERE/examples" >"$WORK/out/verbatim.log" 2>&1; then
-        pass "examples are verbatim copies of $(basename "$DOC")"
+    if python3 "$HERE/examples.py" check-seed "$DOC_MD" "$DOC" >"$WORK/out/check-seed.log" 2>&1; then
+        pass "docs/examples.md: $(tail -n 1 "$WORK/out/check-seed.log" | sed 's/^check-seed: //') of $(basename "$DOC")"
     else
-        fail verbatim "an example differs from the docs" "$WORK/out/verbatim.log"
+        fail check-seed "docs/examples.md differs from the product docs" "$WORK/out/check-seed.log"
+    fi
+    if python3 "$HERE/examples.py" selftest "$DOC_MD" "$DOC" >"$WORK/out/selftest.log" 2>&1; then
+        pass "examples.py $(cat "$WORK/out/selftest.log")"
+    else
+        fail selftest "the checks of examples.py did not behave (see the log)" "$WORK/out/selftest.log"
     fi
 else
-    say "docs not found beside the repo (../shared/seeds/004_*.txt): verbatim check skipped"
+    say "the product docs' text is not at hand (../shared/seeds/004_*.txt, or SOKU_SEEDS_DOC): check against it skipped"
 fi
 
 if ((FAILED > 0)); then

@@ -181,9 +181,11 @@ impl TestEnv {
     /// `soku admin ARGS`, which must fail with exactly one line on stderr and nothing on stdout; returns the line.
     pub async fn admin_fail(&self, args: &[&str]) -> String {
         let out = self.run(&[&["admin"], args].concat(), &[]).await;
-        assert!(
-            !out.status.success(),
-            "`soku admin {}` should have failed:\n{}",
+        // docs/configuration.md: an operator command that fails exits 1.
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "`soku admin {}` should have failed with exit code 1:\n{}",
             args.join(" "),
             describe(&out)
         );

@@ -25,4 +25,4 @@ pub use raw::{RawConn, RawResponse, raw_request};
 pub use reqwest::Method;
 pub use serde_json::{Value, json};
 pub use sink::Sink;
-pub use worker::{WorkerProc, WorkerSpec};
+pub use worker::{WorkerProc, WorkerSpec, metric};

@@ -13,7 +13,8 @@ use reqwest::Method;
 use crate::env::TestEnv;
 use crate::http::Req;
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// A bound against hanging, not a speed requirement.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 static PROCESS_SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// The `soku` binary: `$SOKU_BIN`, else `soku` in the target directory these tests were built into.

@@ -71,7 +71,7 @@ impl TestEnv {
             .stderr(log);
         let child = cmd.spawn().expect("start soku worker");
         let mut w = WorkerProc { child, log_path };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !w.log().contains("worker started") {
             if let Some(status) = w.child.try_wait().expect("try_wait") {
                 panic!("soku worker exited ({status}) at start:\n{}", w.log());
@@ -123,6 +123,55 @@ impl WorkerProc {
     pub fn running(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
     }
+
+    /// The address of the worker's `/metrics` listener, as it logged it at start.
+    pub fn metrics_addr(&self) -> String {
+        self.log()
+            .lines()
+            .find(|l| l.contains("worker metrics listening"))
+            .and_then(|l| l.split("addr=").nth(1))
+            .map(|a| a.trim().to_string())
+            .unwrap_or_else(|| panic!("the worker logs no metrics address:\n{}", self.log()))
+    }
+
+    /// The worker's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.metrics_addr());
+        reqwest::get(&url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .text()
+            .await
+            .expect("the metrics body")
+    }
+
+    /// Waits until the worker's `/metrics` shows `series` (a name with its labels, as printed) at `at_least`
+    /// or more; panics after `timeout` (a bound against hanging) with the last value.
+    pub async fn wait_metric(&self, series: &str, at_least: f64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.metrics().await;
+            let value = metric(&text, series);
+            if value.is_some_and(|v| v >= at_least) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{series} did not reach {at_least} within {timeout:?} (last: {value:?}):\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The value of `series` (a metric name with its labels, exactly as printed) in Prometheus text, if present.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
 }
 
 impl Drop for WorkerProc {

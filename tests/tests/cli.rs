@@ -78,18 +78,25 @@ async fn account_create_takes_every_option() {
 #[tokio::test]
 async fn account_create_refuses_bad_values_in_one_line() {
     let env = TestEnv::new().await;
+    // Each line names the bad value and what would be accepted.
     let cases: [(&[&str], &str); 3] = [
-        (&["--plan", "platinum"], "plan"),
-        (&["--status", "sleeping"], "status"),
-        (&["--trial-ends-at", "tomorrow"], "trial"),
+        (
+            &["--plan", "platinum"],
+            "expected one of trial, starter, pro, business",
+        ),
+        (
+            &["--status", "sleeping"],
+            "expected one of trialing, active, canceled, expired, past_due",
+        ),
+        (&["--trial-ends-at", "tomorrow"], "rfc 3339"),
     ];
-    for (extra, named) in cases {
+    for (extra, accepted) in cases {
         let args = [&["account", "create", "--name", "bad"][..], extra].concat();
         let line = env.admin_fail(&args).await.to_lowercase();
         let value = extra.last().unwrap();
         assert!(
-            line.contains(named) || line.contains(value),
-            "{extra:?}: the message should name {named} or {value}: {line}"
+            line.contains(&format!("`{value}`")) && line.contains(accepted),
+            "{extra:?}: the message should name `{value}` and say {accepted:?}: {line}"
         );
     }
 }
@@ -222,6 +229,15 @@ async fn key_create_prints_the_key_once_with_a_preview() {
         assert!(
             !preview.contains(&secret[3..secret.len() - 3]),
             "the preview shows the key: {preview}"
+        );
+        // Once: the only other command that prints a key, revoke, never shows it.
+        let revoked = env
+            .admin(&["key", "revoke", key["id"].as_str().unwrap()])
+            .await;
+        assert!(revoked.get("apiKey").is_none(), "{revoked}");
+        assert!(
+            !revoked.to_string().contains(secret),
+            "revoke printed the key: {revoked}"
         );
     }
     let live = env.admin(&["key", "create", &id]).await;

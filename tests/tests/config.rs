@@ -1,8 +1,6 @@
 //! Configuration (docs/configuration.md: defaults, then a TOML file, then the environment), checked at start: a bad
 //! value stops the process with exit code 2 and a message naming the setting.
 
-use std::time::Duration;
-
 use soku_tests::*;
 
 fn free_listen() -> String {
@@ -13,7 +11,6 @@ fn free_listen() -> String {
 /// `soku api` with `var=value` must stop at once, exit 2, and name `var` on stderr.
 async fn assert_config_refused(var: &str, value: &str) {
     let env = TestEnv::new().await;
-    let started = std::time::Instant::now();
     // A server that wrongly starts anyway must not take a port another test uses.
     let listen = free_listen();
     let mut overrides = vec![(var, value)];
@@ -31,12 +28,8 @@ async fn assert_config_refused(var: &str, value: &str) {
         Some(2),
         "docs/configuration.md: a bad value exits 2; stderr: {stderr}"
     );
+    // That it stops rather than hangs is what `run` checks (it gives up after a minute).
     assert!(stderr.contains(var), "stderr should name {var}: {stderr}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "refusing a bad {var} took {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -115,13 +108,15 @@ async fn config_file_is_read_and_the_environment_overrides_it() {
             &[("SOKU_CONFIG", &path), ("SOKU_LISTEN", &free_listen())],
         )
         .await;
-    assert!(
-        !out.status.success(),
-        "a bad value in the file must stop the process"
-    );
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad value in the file stops the process with exit code 2: {stderr}"
+    );
+    // The message names the file and the key as written there.
     assert!(
-        stderr.contains("rate_limit_trial") || stderr.contains("SOKU_RATE_LIMIT_TRIAL"),
+        stderr.contains(&path) && stderr.contains("rate_limit_trial"),
         "{stderr}"
     );
 }

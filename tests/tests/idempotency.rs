@@ -238,8 +238,12 @@ async fn key_length_is_one_to_255() {
         .json(&body)
         .send()
         .await;
-    assert_eq!(r.status, 400, "{}", r.text);
-    r.error_shape();
+    let fields = r.error(400, "validation_error").clone();
+    assert_eq!(
+        fields["details"]["fields"][0]["field"], "Idempotency-Key",
+        "{}",
+        r.text
+    );
     let r = api
         .post("/v1/posts")
         .key(&acct.test_key)
@@ -247,6 +251,11 @@ async fn key_length_is_one_to_255() {
         .json(&body)
         .send()
         .await;
-    assert_eq!(r.status, 400, "an empty key: {}", r.text);
+    let fields = r.error(400, "validation_error").clone();
+    assert_eq!(
+        fields["details"]["fields"][0]["field"], "Idempotency-Key",
+        "an empty key: {}",
+        r.text
+    );
     assert_eq!(post_count(&api, &acct.test_key).await, 1);
 }

@@ -305,8 +305,14 @@ async fn settle(env: &TestEnv, post: &str, status: &str, targets: &[&str]) {
 #[tokio::test]
 async fn retry_requeues_the_failed_targets_of_a_settled_post_once() {
     let (env, acct, api) = setup().await;
-    let id = create(&api, &acct.test_key, false).await;
-    settle(&env, &id, "partially_published", &["published", "failed"]).await;
+    let _worker = env.spawn_worker(&WorkerSpec::new()).await;
+    let patience = std::time::Duration::from_secs(60);
+    // x refuses the first two attempts: the retry fails again, and only a second retry publishes it.
+    let mut body = text_post("lifecycle", json!(["x", "threads"]));
+    body["sandbox"] = json!({"x": {"behavior": "rejected", "times": 2}});
+    let id = create_post(&api, &acct.test_key, &body).await;
+    let post = wait_post(&api, &acct.test_key, &id, patience, settled).await;
+    assert_eq!(post["status"], "partially_published", "{post:#}");
     let send = || {
         api.post(&format!("/v1/posts/{id}/retry"))
             .key(&acct.test_key)
@@ -322,15 +328,42 @@ async fn retry_requeues_the_failed_targets_of_a_settled_post_once() {
         .iter()
         .map(|t| t["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["published", "pending"]);
+    assert_eq!(statuses, ["pending", "published"]);
     assert!(
-        body["targets"][1]["error"].is_null(),
+        body["targets"][0]["error"].is_null(),
         "the old error is cleared: {body}"
     );
-    // The same request again replays the stored answer; it does not retry a second time.
+    let post = wait_post(&api, &acct.test_key, &id, patience, |p| {
+        settled(p) && p["targets"][0]["attempts"] == 2
+    })
+    .await;
+    assert_eq!(post["status"], "partially_published", "{post:#}");
+    // The post is settled with a failed target again: a real retry would re-arm it. The same request replays
+    // the stored answer instead.
     let again = send().await;
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.expect(202), &body);
+    // A new retry is accepted, which it would not be had the replay re-armed the post (it would be queued or
+    // publishing, a 409), and it makes the third attempt, not a fourth.
+    api.post(&format!("/v1/posts/{id}/retry"))
+        .key(&acct.test_key)
+        .send()
+        .await
+        .expect(202);
+    let post = wait_post(&api, &acct.test_key, &id, patience, settled).await;
+    assert_eq!(post["status"], "published", "{post:#}");
+    let x = &post["targets"][0];
+    assert_eq!(x["attempts"], 3, "{x}");
+    assert_eq!(post["targets"][1]["attempts"], 1, "threads is left alone");
+    let tid = x["targetId"].as_str().unwrap();
+    let attempts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM publish_attempts WHERE target_id = $1")
+            .bind(tid)
+            .fetch_one(&env.db().await)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 3);
+    assert_eq!(env.sandbox_deliveries(tid).await, 1);
 }
 
 #[tokio::test]

@@ -19,7 +19,8 @@ const ALL: [&str; 7] = [
 /// attempt, outcome, error code, duration (ms).
 type AttemptRow = (i32, Option<String>, Option<String>, Option<i32>);
 
-const PATIENCE: Duration = Duration::from_secs(30);
+/// A bound against hanging, not a speed requirement.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 fn time(v: &Value) -> DateTime<Utc> {
     v.as_str()
@@ -74,11 +75,11 @@ async fn a_post_to_all_seven_platforms_publishes_on_every_target() {
 }
 
 #[tokio::test]
-async fn a_scheduled_post_publishes_within_a_second_of_its_time() {
+async fn a_scheduled_post_waits_for_its_time_then_publishes() {
     let (env, acct, api) = setup().await;
     let _worker = env.spawn_worker(&WorkerSpec::new()).await;
     let mut body = text_post("On time", json!(["x", "linkedin", "threads"]));
-    let at = time_from_now(3);
+    let at = time_from_now(5);
     body["scheduledTime"] = json!(at);
     let id = create_post(&api, &acct.test_key, &body).await;
     let early = api
@@ -89,18 +90,24 @@ async fn a_scheduled_post_publishes_within_a_second_of_its_time() {
     assert_eq!(post["status"], "published", "{post:#}");
     let due = time(&json!(at));
     for t in post["targets"].as_array().unwrap() {
-        let late = time(&t["publishedAt"]) - due;
         assert!(
-            late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1),
-            "published {late} after its time: {t}"
+            time(&t["publishedAt"]) >= due,
+            "published before its time {at}: {t}"
         );
     }
+    let dispatched: DateTime<Utc> =
+        sqlx::query_scalar("SELECT dispatched_at FROM posts WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&env.db().await)
+            .await
+            .unwrap();
+    assert!(dispatched >= due, "dispatched at {dispatched}, before {at}");
 }
 
 #[tokio::test]
 async fn a_canceled_post_never_publishes() {
     let (env, acct, api) = setup().await;
-    let _worker = env.spawn_worker(&WorkerSpec::new()).await;
+    let worker = env.spawn_worker(&WorkerSpec::new()).await;
     let mut body = text_post("Never", json!(["x", "threads"]));
     body["scheduledTime"] = json!(time_from_now(2));
     let id = create_post(&api, &acct.test_key, &body).await;
@@ -108,7 +115,13 @@ async fn a_canceled_post_never_publishes() {
         .delete_with(&format!("/v1/posts/{id}"), &acct.test_key)
         .await;
     assert_eq!(canceled.expect(200)["status"], "canceled");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // A second post, due a second after the canceled one: the reconciler hands over every due scheduled post
+    // each tick, so once this one is published, the canceled one's time has come and gone.
+    let mut later = text_post("Later", json!(["x", "threads"]));
+    later["scheduledTime"] = json!(time_from_now(3));
+    let later = create_post(&api, &acct.test_key, &later).await;
+    let published = wait_post(&api, &acct.test_key, &later, PATIENCE, settled).await;
+    assert_eq!(published["status"], "published", "{published:#}");
     let post = api
         .get_with(&format!("/v1/posts/{id}"), &acct.test_key)
         .await
@@ -124,6 +137,12 @@ async fn a_canceled_post_never_publishes() {
             0
         );
     }
+    let text = worker.metrics().await;
+    assert_eq!(
+        metric(&text, "soku_jobs_total{queue=\"dispatch\",outcome=\"ok\"}"),
+        Some(1.0),
+        "only the later post is dispatched:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -210,8 +229,14 @@ async fn a_rate_limited_target_waits_for_the_reset_then_publishes() {
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_until_the_budget_runs_out() {
     let (env, acct, api) = setup().await;
+    // docs/architecture.md: attempt n+1 comes base·2^(n-1) after attempt n, with equal jitter (half of it fixed).
+    let base_ms = 400;
     let _worker = env
-        .spawn_worker(&WorkerSpec::new().env("SOKU_PUBLISH_MAX_ATTEMPTS", "3"))
+        .spawn_worker(
+            &WorkerSpec::new()
+                .env("SOKU_PUBLISH_MAX_ATTEMPTS", "4")
+                .env("SOKU_RETRY_BASE_MS", &base_ms.to_string()),
+        )
         .await;
     let mut body = text_post("Down", json!(["threads", "facebook"]));
     body["sandbox"] = json!({
@@ -226,11 +251,38 @@ async fn server_errors_are_retried_with_backoff_until_the_budget_runs_out() {
     let fb = &post["targets"][1];
     assert_eq!(fb["status"], "failed");
     assert_eq!(
-        fb["attempts"], 3,
+        fb["attempts"], 4,
         "the budget is SOKU_PUBLISH_MAX_ATTEMPTS: {fb}"
     );
     assert_eq!(fb["error"]["code"], "platform_unavailable");
     assert_eq!(fb["error"]["retryable"], true);
+
+    let starts: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT started_at FROM publish_attempts WHERE target_id = $1 ORDER BY attempt",
+    )
+    .bind(fb["targetId"].as_str().unwrap())
+    .fetch_all(&env.db().await)
+    .await
+    .unwrap();
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    let gaps: Vec<i64> = starts
+        .windows(2)
+        .map(|p| (p[1] - p[0]).num_milliseconds())
+        .collect();
+    for (n, gap) in gaps.iter().enumerate() {
+        // The fixed half of base·2^(n-1) for the retry after attempt n (1-based).
+        let least = base_ms * (1 << n) / 2;
+        assert!(
+            *gap >= least,
+            "retry {} came {gap} ms after the attempt before it, sooner than {least} ms: gaps {gaps:?}",
+            n + 1
+        );
+    }
+    // The third wait is at least twice the longest the first can be: the spacing grows.
+    assert!(
+        gaps[2] > gaps[0],
+        "the waits between attempts do not grow: {gaps:?}"
+    );
 }
 
 #[tokio::test]
@@ -285,22 +337,44 @@ async fn a_slow_platform_does_not_hold_up_the_others() {
     let _worker = env
         .spawn_worker(&WorkerSpec::new().env("SOKU_CONCURRENCY_YOUTUBE", "1"))
         .await;
-    // Two slow youtube posts fill youtube's only slot for seconds; x posts go through meanwhile.
+    // Two slow youtube posts: one fills youtube's only slot for seconds, the other waits behind it.
+    let mut slow_ids = Vec::new();
     for _ in 0..2 {
         let mut slow = everywhere();
         slow["post"]["content"]["platform"] = json!(["youtube"]);
-        slow["sandbox"] = json!({"youtube": {"behavior": "slow", "delayMs": 4000}});
-        create_post(&api, &acct.test_key, &slow).await;
+        slow["sandbox"] = json!({"youtube": {"behavior": "slow", "delayMs": 8000}});
+        slow_ids.push(create_post(&api, &acct.test_key, &slow).await);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = std::time::Instant::now();
+    let status = |id: &str| {
+        let path = format!("/v1/posts/{id}");
+        let (api, key) = (&api, &acct.test_key);
+        async move { api.get_with(&path, key).await.expect(200).clone() }
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let busy = loop {
+        let mut found = None;
+        for slow in &slow_ids {
+            if status(slow).await["targets"][0]["status"] == "publishing" {
+                found = Some(slow.clone());
+            }
+        }
+        if let Some(busy) = found {
+            break busy;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no youtube post started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Created while youtube's slot is taken, an x post is published before that slow attempt ends.
     let id = create_post(&api, &acct.test_key, &text_post("fast", json!(["x"]))).await;
     let post = wait_post(&api, &acct.test_key, &id, PATIENCE, settled).await;
     assert_eq!(post["status"], "published");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "x waited {:?} behind a slow youtube",
-        started.elapsed()
+    let slow = status(&busy).await;
+    assert_eq!(
+        slow["targets"][0]["status"], "publishing",
+        "x was published only after the slow youtube attempt ended: it waited behind it; x: {post:#}, youtube: {slow:#}"
     );
 }
 
@@ -380,19 +454,7 @@ async fn metrics_on_the_api_and_the_worker() {
     ] {
         assert!(text.contains(name), "API /metrics lacks {name}:\n{text}");
     }
-    let log = worker.log();
-    let addr = log
-        .lines()
-        .find(|l| l.contains("worker metrics listening"))
-        .and_then(|l| l.split("addr=").nth(1))
-        .map(|a| a.trim().to_string())
-        .expect("the worker logs its metrics address");
-    let text = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = worker.metrics().await;
     for name in [
         "soku_jobs_total{queue=\"publish\",outcome=\"ok\"} 2",
         "soku_publish_attempts_total{platform=\"x\",outcome=\"published\"} 1",

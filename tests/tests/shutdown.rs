@@ -1,13 +1,14 @@
 //! Graceful shutdown: on SIGTERM, `soku api` stops taking connections, finishes every request it has accepted
-//! (complete responses, nothing cut), keeps what it acknowledged, and exits 0 within a few seconds.
+//! (complete responses, nothing cut), keeps what it acknowledged, and exits 0.
 
 use std::time::{Duration, Instant};
 
 use soku_tests::*;
 
-const EXIT_WITHIN: Duration = Duration::from_secs(10);
+/// A bound against hanging, not a speed requirement.
+const EXIT_WITHIN: Duration = Duration::from_secs(60);
+
 async fn assert_exits_zero(api: &mut ApiProc) {
-    let started = Instant::now();
     let status = api.wait(EXIT_WITHIN).await.unwrap_or_else(|| {
         panic!(
             "soku api still runs {EXIT_WITHIN:?} after SIGTERM:\n{}",
@@ -19,7 +20,19 @@ async fn assert_exits_zero(api: &mut ApiProc) {
         "soku api exited with {status} after SIGTERM:\n{}",
         api.log_tail(30)
     );
-    assert!(started.elapsed() < EXIT_WITHIN);
+}
+
+/// Waits until the server has logged that it received the signal and is draining.
+async fn wait_draining(api: &ApiProc) {
+    let deadline = Instant::now() + EXIT_WITHIN;
+    while !api.log().contains("shutdown signal received") {
+        assert!(
+            Instant::now() < deadline,
+            "soku api never logged the shutdown signal:\n{}",
+            api.log_tail(30)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -50,9 +63,14 @@ async fn requests_in_flight_at_sigterm_are_finished() {
             .expect("send the first half");
         pending.push((conn, rest.to_string()));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Connections are accepted in the order they arrive: once a request on a later connection is answered, the
+    // server has accepted all 50 (and their heads, sent before, are waiting in its buffers).
+    let probe = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let r = raw_request(addr, probe.as_bytes()).await.expect("healthz");
+    assert_eq!(r.status, 200);
     api.sigterm();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The rest of each body goes out only once the server is shutting down.
+    wait_draining(&api).await;
     let tasks: Vec<_> = pending
         .into_iter()
         .map(|(mut conn, rest)| {
@@ -110,7 +128,8 @@ enum Outcome {
 #[tokio::test]
 async fn sigterm_under_load_cuts_no_response() {
     let (env, acct, mut api) = setup_unlimited().await;
-    let deadline = Instant::now() + Duration::from_secs(4);
+    let hang_guard = Instant::now() + EXIT_WITHIN;
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..50 {
         let (client, url, key) = (
@@ -118,10 +137,12 @@ async fn sigterm_under_load_cuts_no_response() {
             api.url("/v1/posts"),
             acct.test_key.clone(),
         );
+        let accepted = accepted.clone();
+        // Each sends posts one after the other until the server no longer answers.
         workers.push(tokio::spawn(async move {
             let mut outcomes = Vec::new();
             let mut i = 0;
-            while Instant::now() < deadline {
+            while Instant::now() < hang_guard {
                 i += 1;
                 let body = text_post(&format!("load {w}-{i}"), json!(["x"]));
                 let sent = client
@@ -146,6 +167,9 @@ async fn sigterm_under_load_cuts_no_response() {
                         }
                     }
                 };
+                if matches!(outcome, Outcome::Done(202, _)) {
+                    accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 let stop = matches!(outcome, Outcome::NoResponse);
                 outcomes.push(outcome);
                 if stop {
@@ -155,13 +179,21 @@ async fn sigterm_under_load_cuts_no_response() {
             outcomes
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // SIGTERM once the load is in full swing: 100 posts accepted.
+    while accepted.load(std::sync::atomic::Ordering::Relaxed) < 100 {
+        assert!(Instant::now() < hang_guard, "the load did not start");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     api.sigterm();
     let mut outcomes = Vec::new();
     for worker in workers {
         outcomes.extend(worker.await.expect("worker"));
     }
     assert_exits_zero(&mut api).await;
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Outcome::NoResponse)),
+        "the load ran until the hang guard without the server going away"
+    );
 
     let mut ids = Vec::new();
     for outcome in &outcomes {
@@ -179,8 +211,8 @@ async fn sigterm_under_load_cuts_no_response() {
         }
     }
     assert!(
-        ids.len() >= 50,
-        "the load did not run: {} posts accepted",
+        ids.len() >= 100,
+        "{} posts accepted, fewer than counted before SIGTERM",
         ids.len()
     );
 
