@@ -189,7 +189,9 @@ async fn queue_depths(
     for q in &queues {
         match crate::redis_queue::depth(redis, q).await {
             Ok(n) => {
-                let name = q.strip_prefix(&crate::redis_keys::queue_prefix(prefix)).unwrap_or(q);
+                let name = q
+                    .strip_prefix(&crate::redis_keys::queue_prefix(prefix))
+                    .unwrap_or(q);
                 depth.push((labels([("queue", name)]), gauge_value(n)));
             }
             Err(_) => errors += 1,

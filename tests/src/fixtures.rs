@@ -1,4 +1,4 @@
-//! Small builders and checks the tests share: request bodies, random values, and the formats API.md fixes
+//! Small builders and checks the tests share: request bodies, random values, and the formats docs/api.md fixes
 //! (ids with a type prefix, RFC 3339 UTC times with milliseconds).
 
 use chrono::{Duration, SecondsFormat, Utc};

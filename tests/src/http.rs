@@ -1,5 +1,5 @@
 //! Requests and responses that read like the API docs: `api.post("/v1/posts").key(k).json(&body).send()`, then
-//! `resp.expect(202)` or `resp.error(400, "validation_error")`, which also checks the error shape of API.md.
+//! `resp.expect(202)` or `resp.error(400, "validation_error")`, which also checks the error shape of docs/api.md ("Errors").
 
 use std::time::Duration;
 
@@ -169,7 +169,7 @@ impl Resp {
         &self.json
     }
 
-    /// Panics unless this is an error response with `status` and `code` in the shape of API.md, whose
+    /// Panics unless this is an error response with `status` and `code` in the shape of docs/api.md ("Errors"), whose
     /// `requestId` is the `X-Request-ID` header; returns the `error` object.
     pub fn error(&self, status: u16, code: &str) -> &Value {
         let error = self.error_shape();

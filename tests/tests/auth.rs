@@ -1,4 +1,4 @@
-//! Authentication and subscriptions (API.md "Authentication"): where a key is accepted, how each common mistake
+//! Authentication and subscriptions (docs/api.md "Authentication"): where a key is accepted, how each common mistake
 //! is named in the 401, revocation at once, the 403 for inactive subscriptions, test and live kept apart.
 
 use soku_tests::*;

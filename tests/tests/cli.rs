@@ -1,4 +1,4 @@
-//! The operator CLI and configuration (API.md "Operator CLI and configuration", docs/configuration.md): every admin
+//! The operator CLI and configuration (docs/api.md "Operator CLI", docs/configuration.md): every admin
 //! command prints one JSON object, fails with one line on stderr, and configuration is checked at start.
 
 use soku_tests::*;

@@ -1,4 +1,4 @@
-//! Nothing lost, nothing twice (DESIGN.md "Durability rules"): workers killed with SIGKILL mid-run, Redis
+//! Nothing lost, nothing twice (docs/architecture.md "Durability rules"): workers killed with SIGKILL mid-run, Redis
 //! flushed or restarted empty, a burst of posts due in one second, a worker restarted at once. Deliveries are
 //! counted by a sink in this test process, outside the workers, so a crash cannot hide a duplicate.
 

@@ -1,4 +1,4 @@
-//! The error shape and request ids (API.md "Conventions" and "Errors"): one JSON shape for every error, an
+//! The error shape and request ids (docs/api.md "Conventions" and "Errors"): one JSON shape for every error, an
 //! `X-Request-ID` on every response, safe client ids echoed, body checks (content type, JSON, size), and 404 for
 //! ids that are unknown or belong to someone else.
 

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (API.md "Idempotency"): replays, reuse with another request, concurrent first requests,
+//! `Idempotency-Key` (docs/api.md "Idempotency"): replays, reuse with another request, concurrent first requests,
 //! scope per account, refused requests not stored, key length.
 
 use soku_tests::*;

@@ -1,4 +1,4 @@
-//! Connected platform accounts (API.md "integrations"): created with 201, credentials never returned and never
+//! Connected platform accounts (docs/api.md "Integrations"): created with 201, credentials never returned and never
 //! stored in plain text, one default per platform, deletion felt by the next live post, input checked.
 
 use soku_tests::*;

@@ -1,4 +1,4 @@
-//! Soku end to end: each module is one topic of the contract (API.md, docs/api.md and docs/configuration.md); each test
+//! Soku end to end: each module is one topic of the contract (docs/api.md and docs/configuration.md); each test
 //! starts its own database, Redis prefix and `soku` processes, so they all run in parallel.
 
 mod auth;

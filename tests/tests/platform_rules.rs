@@ -1,4 +1,4 @@
-//! Intake validation against each platform's rules (PLATFORMS.md, API.md "Posts"): text as the platform counts
+//! Intake validation against each platform's rules (docs/platforms.md, docs/api.md "Create a post"): text as the platform counts
 //! it, media required or limited, unknown and duplicate platforms, unknown fields, and every failure in one 400.
 
 use soku_tests::*;

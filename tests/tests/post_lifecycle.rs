@@ -1,4 +1,4 @@
-//! Reading and changing posts (API.md "Posts"): the list with its pagination and status filter, one post with
+//! Reading and changing posts (docs/api.md "Posts"): the list with its pagination and status filter, one post with
 //! its targets, cancel, and retry when there is nothing to retry.
 
 use std::collections::HashSet;

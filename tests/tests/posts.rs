@@ -1,4 +1,4 @@
-//! Post intake (API.md "Posts", `POST /v1/posts`): the 202 body, durable storage and a job in Redis before the
+//! Post intake (docs/api.md "Create a post", `POST /v1/posts`): the 202 body, durable storage and a job in Redis before the
 //! 202, integrations for live posts, scheduled times. The platform rules are in `platform_rules.rs`.
 
 use soku_tests::*;

@@ -1,4 +1,4 @@
-//! Publishing (API.md "Posts", docs/sandbox.md): real `soku api` and `soku worker` processes publish test-mode
+//! Publishing (docs/api.md "Statuses", docs/sandbox.md): real `soku api` and `soku worker` processes publish test-mode
 //! posts through the sandbox. Every platform, scheduled and canceled posts, the failure classes the sandbox
 //! can act out, retries, the attempts recorded, /metrics and the request id in the workers' logs.
 

@@ -1,4 +1,4 @@
-//! Rate limits (API.md "Rate limits", docs/api.md: fixed 60-second windows per account, kept in Redis): the
+//! Rate limits (docs/api.md "Rate limits": fixed 60-second windows per account, kept in Redis): the
 //! headers on every authenticated response, the 429, and one budget shared by every API process and both keys.
 
 use std::time::Duration;
