@@ -61,6 +61,10 @@ struct FileSettings {
     retry_base_ms: Option<u64>,
     sandbox_sink_url: Option<String>,
     worker_metrics_listen: Option<String>,
+    header_read_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
 }
 
 /// How the workers run (see docs/configuration.md).
@@ -86,6 +90,15 @@ pub struct WorkerSettings {
     pub sandbox_sink_url: Option<String>,
     /// Where `soku worker` serves `/metrics` (`soku serve` serves them on the API's address).
     pub metrics_listen: SocketAddr,
+}
+
+/// How the API's HTTP server treats slow clients (see docs/configuration.md, "HTTP server").
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub max_connections: usize,
 }
 
 /// Requests per minute allowed to one account, by plan.
@@ -124,6 +137,7 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub log: String,
     pub worker: WorkerSettings,
+    pub http: HttpSettings,
 }
 
 /// The master key, kept out of `Debug` output.
@@ -346,8 +360,39 @@ impl Settings {
             sandbox_sink_url: sandbox_sink_url.map(|u| u.trim_end_matches('/').to_string()),
             metrics_listen,
         };
+        let http = HttpSettings {
+            header_read_timeout_secs: ranged(
+                "SOKU_HEADER_READ_TIMEOUT_SECS",
+                file.header_read_timeout_secs,
+                10,
+                1,
+                300,
+            )?,
+            body_read_timeout_secs: ranged(
+                "SOKU_BODY_READ_TIMEOUT_SECS",
+                file.body_read_timeout_secs,
+                30,
+                1,
+                600,
+            )?,
+            idle_timeout_secs: ranged(
+                "SOKU_IDLE_TIMEOUT_SECS",
+                file.idle_timeout_secs,
+                60,
+                1,
+                3600,
+            )?,
+            max_connections: ranged(
+                "SOKU_MAX_CONNECTIONS",
+                file.max_connections,
+                1024,
+                1,
+                100_000,
+            )? as usize,
+        };
         Ok(Settings {
             worker,
+            http,
             database_url: database_url.into(),
             redis_url: redis_url.into(),
             listen,
@@ -445,6 +490,8 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!(s.rate_limits.per_minute(Plan::Trial), 60);
         assert!(s.master_key.is_none());
+        assert_eq!(s.http.header_read_timeout_secs, 10);
+        assert_eq!(s.http.max_connections, 1024);
     }
 
     #[test]
@@ -464,6 +511,19 @@ mod tests {
         assert_eq!(
             from(&[("REDIS_URL", "http://x")]).unwrap_err().name,
             "REDIS_URL"
+        );
+        assert_eq!(
+            from(&[("SOKU_IDLE_TIMEOUT_SECS", "0")]).unwrap_err().name,
+            "SOKU_IDLE_TIMEOUT_SECS"
+        );
+        let s = from(&[
+            ("SOKU_BODY_READ_TIMEOUT_SECS", "600"),
+            ("SOKU_MAX_CONNECTIONS", "7"),
+        ]);
+        let s = s.unwrap();
+        assert_eq!(
+            (s.http.body_read_timeout_secs, s.http.max_connections),
+            (600, 7)
         );
     }
 
