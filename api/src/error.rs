@@ -20,6 +20,10 @@ pub fn current_request_id() -> String {
     REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
 }
 
+/// Longest message or string in `details` an error carries: sources quote input as short excerpts
+/// (`soku_shared::validate::excerpt`); this bounds whatever they missed.
+const MAX_ERROR_TEXT_CHARS: usize = 1000;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -131,12 +135,32 @@ impl ApiError {
         ErrorBody {
             error: ErrorObject {
                 code: self.code.to_string(),
-                message: self.message.clone(),
+                message: capped(&self.message),
                 timestamp: fmt_time(chrono::Utc::now()),
                 request_id: current_request_id(),
-                details: self.details.clone(),
+                details: self.details.clone().map(capped_strings),
             },
         }
+    }
+}
+
+fn capped(text: &str) -> String {
+    match text.char_indices().nth(MAX_ERROR_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+fn capped_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.len() > MAX_ERROR_TEXT_CHARS => Value::String(capped(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(capped_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (capped(&k), capped_strings(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

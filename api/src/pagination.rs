@@ -1,10 +1,13 @@
 //! List parameters: `limit` (1..100, default 20) and an opaque `cursor` (base64url of the last item's
-//! creation time and id). Unknown parameters are refused, naming them.
+//! creation time and id). Unknown parameters are refused, naming them (as a short excerpt), and so is a parameter
+//! given twice: there is one reading of a query.
+
+use std::collections::HashSet;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use soku_shared::validate::FieldError;
+use soku_shared::validate::{FieldError, excerpt};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -25,14 +28,21 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
     };
     let mut errors = Vec::new();
     let field = |f: &str, m: String| FieldError {
-        field: f.to_string(),
+        field: excerpt(f),
         message: m,
         platform: None,
     };
+    let (mut seen, mut twice) = (HashSet::new(), HashSet::new());
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode(raw_name);
         let value = decode(raw_value);
+        if !seen.insert(name.clone()) {
+            if twice.insert(name.clone()) {
+                errors.push(field(&name, "is given more than once; give it once".into()));
+            }
+            continue;
+        }
         match name.as_str() {
             "limit" => match value.parse::<i64>() {
                 Ok(n) if (1..=100).contains(&n) => params.limit = n,
@@ -144,6 +154,10 @@ mod tests {
         assert!(parse(Some("limit=101"), &[]).is_err());
         assert!(parse(Some("cursor=zz"), &[]).is_err());
         assert!(parse(Some("colour=red"), &[]).is_err());
+        assert!(parse(Some("limit=1&limit=1"), &[]).is_err());
+        let long = format!("{}=1", "p".repeat(100_000));
+        let e = parse(Some(&long), &[]).err().unwrap();
+        assert!(e.message.len() < 300, "{}", e.message);
         let c = encode_cursor(Utc::now(), "post_x");
         assert_eq!(
             parse(Some(&format!("cursor={c}")), &[])

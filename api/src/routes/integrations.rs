@@ -115,7 +115,10 @@ fn check(body: &Value) -> Result<Checked, ApiError> {
         ]
         .contains(&name.as_str())
         {
-            err(name, "unknown field".into());
+            err(
+                &soku_shared::validate::excerpt(name),
+                "unknown field".into(),
+            );
         }
     }
     let text = |name: &str,
@@ -151,6 +154,7 @@ fn check(body: &Value) -> Result<Checked, ApiError> {
     let platform = text("platform", 32, true, &mut err).and_then(|p| {
         let parsed = Platform::parse(&p);
         if parsed.is_none() {
+            let p = soku_shared::validate::excerpt(&p);
             err("platform", format!("unknown platform `{p}`; expected one of threads, x, linkedin, instagram, facebook, tiktok, youtube"));
         }
         parsed
