@@ -43,10 +43,11 @@ pub struct ErrorBody {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorObject {
     /// Machine-readable. 400: `invalid_json`, `invalid_content_type`, `validation_error`,
-    /// `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`; 401:
-    /// `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`; 404: `not_found`; 405:
-    /// `method_not_allowed`; 409: `idempotency_in_progress`, `conflict`; 413: `payload_too_large`; 422:
-    /// `idempotency_key_reused`; 429: `rate_limited`; 500: `internal_error`; 503: `unavailable`.
+    /// `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`,
+    /// `invalid_header`, `invalid_request`; 401: `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`;
+    /// 404: `not_found`; 405: `method_not_allowed`; 408: `request_timeout`; 409: `idempotency_in_progress`,
+    /// `conflict`; 413: `payload_too_large`; 414: `uri_too_long`; 422: `idempotency_key_reused`; 429:
+    /// `rate_limited`; 431: `headers_too_large`; 500: `internal_error`; 503: `unavailable` (with `Retry-After`).
     #[schema(example = "unauthorized")]
     pub code: String,
     #[schema(example = "Invalid or missing API key.")]
