@@ -20,6 +20,16 @@ pub fn current_request_id() -> String {
     REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
 }
 
+/// What a `503` sends in `Retry-After`, in seconds.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
+/// A dependency whose outage is a `503`.
+#[derive(Debug, Clone, Copy)]
+pub enum Dependency {
+    Database,
+    Queue,
+}
+
 /// Longest message or string in `details` an error carries: sources quote input as short excerpts
 /// (`soku_shared::validate::excerpt`); this bounds whatever they missed.
 const MAX_ERROR_TEXT_CHARS: usize = 1000;
@@ -114,12 +124,22 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-    pub fn unavailable(what: &str) -> ApiError {
-        ApiError::new(
+    /// `503 unavailable` with `Retry-After`, naming the dependency that is down in the client's terms.
+    pub fn unavailable(dependency: Dependency) -> ApiError {
+        let what = match dependency {
+            Dependency::Database => "Soku's database",
+            Dependency::Queue => "Soku's job queue",
+        };
+        let mut e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            format!("The {what} is unavailable right now; retry shortly."),
-        )
+            format!(
+                "{what} cannot be reached right now. Retry in {UNAVAILABLE_RETRY_SECS} seconds or later; \
+                 with the same Idempotency-Key a retry never acts twice."
+            ),
+        );
+        e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+        e
     }
 
     /// A failure of ours: logged with its cause, reported to the client without it.
@@ -189,7 +209,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
         if soku_shared::store::is_unavailable(&e) {
             tracing::warn!(request_id = %current_request_id(), error = %e, "database unavailable");
-            return ApiError::unavailable("database");
+            return ApiError::unavailable(Dependency::Database);
         }
         ApiError::internal(e)
     }
@@ -198,7 +218,7 @@ impl From<sqlx::Error> for ApiError {
 impl From<redis::RedisError> for ApiError {
     fn from(e: redis::RedisError) -> ApiError {
         tracing::warn!(request_id = %current_request_id(), error = %e, "redis unavailable");
-        ApiError::unavailable("queue")
+        ApiError::unavailable(Dependency::Queue)
     }
 }
 
