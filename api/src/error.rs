@@ -12,6 +12,20 @@ use utoipa::ToSchema;
 
 use crate::request_id::current_request_id;
 
+/// What a `503` sends in `Retry-After`, in seconds.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
+/// A dependency whose outage is a `503`.
+#[derive(Debug, Clone, Copy)]
+pub enum Dependency {
+    Database,
+    Queue,
+}
+
+/// Longest message or string in `details` an error carries: sources quote input as short excerpts
+/// (`soku_shared::validate::excerpt`); this bounds whatever they missed.
+const MAX_ERROR_TEXT_CHARS: usize = 1000;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -31,10 +45,11 @@ pub struct ErrorBody {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorObject {
     /// Machine-readable. 400: `invalid_json`, `invalid_content_type`, `validation_error`,
-    /// `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`; 401:
-    /// `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`; 404: `not_found`; 405:
-    /// `method_not_allowed`; 409: `idempotency_in_progress`, `conflict`; 413: `payload_too_large`; 422:
-    /// `idempotency_key_reused`; 429: `rate_limited`; 500: `internal_error`; 503: `unavailable`.
+    /// `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`,
+    /// `invalid_header`, `invalid_request`; 401: `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`;
+    /// 404: `not_found`; 405: `method_not_allowed`; 408: `request_timeout`; 409: `idempotency_in_progress`,
+    /// `conflict`; 413: `payload_too_large`; 414: `uri_too_long`; 422: `idempotency_key_reused`; 429:
+    /// `rate_limited`; 431: `headers_too_large`; 500: `internal_error`; 503: `unavailable` (with `Retry-After`).
     #[schema(example = "unauthorized")]
     pub code: String,
     #[schema(example = "Invalid or missing API key.")]
@@ -101,12 +116,22 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-    pub fn unavailable(what: &str) -> ApiError {
-        ApiError::new(
+    /// `503 unavailable` with `Retry-After`, naming the dependency that is down in the client's terms.
+    pub fn unavailable(dependency: Dependency) -> ApiError {
+        let what = match dependency {
+            Dependency::Database => "Soku's database",
+            Dependency::Queue => "Soku's job queue",
+        };
+        let mut e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            format!("The {what} is unavailable right now; retry shortly."),
-        )
+            format!(
+                "{what} cannot be reached right now. Retry in {UNAVAILABLE_RETRY_SECS} seconds or later; \
+                 with the same Idempotency-Key a retry never acts twice."
+            ),
+        );
+        e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+        e
     }
 
     /// A failure of ours: logged with its whole cause chain and the request id, reported to the client
@@ -125,12 +150,32 @@ impl ApiError {
         ErrorBody {
             error: ErrorObject {
                 code: self.code.to_string(),
-                message: self.message.clone(),
+                message: capped(&self.message),
                 timestamp: fmt_time(chrono::Utc::now()),
                 request_id: current_request_id(),
-                details: self.details.clone(),
+                details: self.details.clone().map(capped_strings),
             },
         }
+    }
+}
+
+fn capped(text: &str) -> String {
+    match text.char_indices().nth(MAX_ERROR_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+fn capped_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.len() > MAX_ERROR_TEXT_CHARS => Value::String(capped(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(capped_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (capped(&k), capped_strings(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -158,7 +203,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
         if soku_shared::store::is_unavailable(&e) {
             tracing::warn!(request_id = %current_request_id(), error = %e, "database unavailable");
-            return ApiError::unavailable("database");
+            return ApiError::unavailable(Dependency::Database);
         }
         ApiError::internal(e)
     }
@@ -167,7 +212,7 @@ impl From<sqlx::Error> for ApiError {
 impl From<redis::RedisError> for ApiError {
     fn from(e: redis::RedisError) -> ApiError {
         tracing::warn!(request_id = %current_request_id(), error = %e, "redis unavailable");
-        ApiError::unavailable("queue")
+        ApiError::unavailable(Dependency::Queue)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
 use std::{future::Future, time::Duration};
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(serve::single_headers))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
@@ -75,7 +77,8 @@ async fn method_not_allowed() -> impl IntoResponse {
     )
 }
 
-/// Serves the API on `settings.listen` until `shutdown` resolves; requests in flight then finish.
+/// Serves the API on `settings.listen` until `shutdown` resolves; requests in flight then finish. The timeouts
+/// and connection cap of `settings.http` apply (see `serve`).
 pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -86,9 +89,8 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.settings.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     let janitor = tokio::spawn(purge_idempotency_keys(state.clone()));
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let http = state.settings.http.clone();
+    serve::serve(listener, router(state), &http, shutdown).await;
     janitor.abort();
     tracing::info!("api stopped");
     Ok(())

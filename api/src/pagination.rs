@@ -1,10 +1,13 @@
 //! List parameters: `limit` (1..100, default 20) and an opaque `cursor` (base64url of the last item's
-//! creation time and id). Unknown parameters are refused, naming them.
+//! creation time and id). Unknown parameters are refused, naming them (as a short excerpt), and so is a parameter
+//! given twice: there is one reading of a query.
+
+use std::collections::HashSet;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use soku_shared::validate::FieldError;
+use soku_shared::validate::{FieldError, excerpt};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -25,12 +28,19 @@ pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiErr
     };
     let mut errors = Vec::new();
     let field = |f: &str, m: String| FieldError {
-        field: f.to_string(),
+        field: excerpt(f),
         message: m,
         platform: None,
     };
+    let (mut seen, mut twice) = (HashSet::new(), HashSet::new());
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let (name, value) = (name.into_owned(), value.into_owned());
+        if !seen.insert(name.clone()) {
+            if twice.insert(name.clone()) {
+                errors.push(field(&name, "is given more than once; give it once".into()));
+            }
+            continue;
+        }
         match name.as_str() {
             "limit" => match value.parse::<i64>() {
                 Ok(n) if (1..=100).contains(&n) => params.limit = n,
@@ -115,6 +125,10 @@ mod tests {
         assert!(parse(Some("limit=101"), &[]).is_err());
         assert!(parse(Some("cursor=zz"), &[]).is_err());
         assert!(parse(Some("colour=red"), &[]).is_err());
+        assert!(parse(Some("limit=1&limit=1"), &[]).is_err());
+        let long = format!("{}=1", "p".repeat(100_000));
+        let e = parse(Some(&long), &[]).err().unwrap();
+        assert!(e.message.len() < 300, "{}", e.message);
         let c = encode_cursor(Utc::now(), "post_x");
         assert_eq!(
             parse(Some(&format!("cursor={c}")), &[])

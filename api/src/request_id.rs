@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 tokio::task_local! {
     /// The id of the request being served, set by [`layer`] for the whole request.
-    static REQUEST_ID: String;
+    pub(crate) static REQUEST_ID: String;
 }
 
 /// The current request's id (empty outside a request).

@@ -80,7 +80,7 @@ pub fn check(body: &Value) -> Result<Connection, Vec<FieldError>> {
     };
     let mut errs = Vec::new();
     for name in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        errs.push(error(name, "unknown field"));
+        errs.push(error(&crate::validate::excerpt(name), "unknown field"));
     }
     let platform = text(obj, "platform", 32, true, &mut errs).and_then(|p| platform(&p, &mut errs));
     let label = text(obj, "accountId", 100, true, &mut errs).and_then(|l| label(l, &mut errs));
@@ -165,7 +165,8 @@ fn platform(name: &str, errs: &mut Vec<FieldError>) -> Option<Platform> {
         errs.push(error(
             "platform",
             format!(
-                "unknown platform `{name}`; expected one of threads, x, linkedin, instagram, facebook, tiktok, youtube"
+                "unknown platform `{}`; expected one of threads, x, linkedin, instagram, facebook, tiktok, youtube",
+                crate::validate::excerpt(name)
             ),
         ));
     }

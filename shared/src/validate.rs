@@ -26,6 +26,30 @@ use crate::platform::{MediaType, Platform};
 
 pub use schedule::MAX_DAYS_AHEAD;
 
+/// How many characters of a client's input an error message may quote.
+pub const EXCERPT_CHARS: usize = 64;
+
+/// A client's text as an error message may quote it: at most [`EXCERPT_CHARS`] characters, `…` when cut, and
+/// control and invisible formatting characters (bidi overrides, zero-width, line separators) escaped as `\u{…}`,
+/// so that an echo can neither grow a response nor hide or reorder text where it is displayed.
+pub fn excerpt(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == EXCERPT_CHARS {
+            out.push('…');
+            break;
+        }
+        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}' | '\u{feff}');
+        if c.is_control() || invisible {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One thing wrong with a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

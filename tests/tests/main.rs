@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod durability;
 mod errors;
+mod front_door;
 mod idempotency;
 mod integrations;
 mod odd_requests;

@@ -54,11 +54,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .filter(|(_, ok)| !ok)
         .map(|(n, _)| *n)
         .collect();
-    ApiError::new(
+    let mut e = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
         format!("Not ready: {} unreachable.", down.join(" and ")),
     )
-    .with_details(json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }))
-    .into_response()
+    .with_details(json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }));
+    e.retry_after = Some(crate::error::UNAVAILABLE_RETRY_SECS);
+    e.into_response()
 }

@@ -130,7 +130,10 @@ fn media_type(errs: &mut Errors, v: Option<&Value>) -> Slot<MediaType> {
             None => {
                 errs.add(
                     FIELD,
-                    format!("must be one of `text`, `image`, `video`; got `{s}`"),
+                    format!(
+                        "must be one of `text`, `image`, `video`; got `{}`",
+                        super::excerpt(s)
+                    ),
                 );
                 Slot::Invalid
             }

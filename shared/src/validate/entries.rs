@@ -57,7 +57,7 @@ pub(super) fn platform_entries(errs: &mut Errors, v: Option<&Value>) -> Vec<Plat
         };
         if let Some(j) = first_seen.get(&key) {
             let what = match key.1 {
-                Some(id) => format!("`{}` account `{id}`", key.0),
+                Some(id) => format!("`{}` account `{}`", key.0, super::excerpt(id)),
                 None => format!("`{}` (default connection)", key.0),
             };
             errs.add(
@@ -130,6 +130,7 @@ fn platform_name(errs: &mut Errors, path: &str, name: &str) -> Option<Platform> 
             format!("known platforms: {}", known.join(", "))
         }
     };
+    let name = super::excerpt(name);
     errs.add(path, format!("unknown platform `{name}`; {hint}"));
     None
 }

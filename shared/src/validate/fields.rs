@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::FieldError;
 use super::hints::unknown_field_message;
+use super::{FieldError, excerpt};
 use crate::platform::Platform;
 
 /// Longest `text` accepted before any platform's own limit (Facebook's, the largest).
@@ -123,7 +123,7 @@ impl Errors {
 
     pub(super) fn unknown_fields(&mut self, path: &str, map: &Map<String, Value>, known: &[&str]) {
         for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
-            self.add(join(path, key), unknown_field_message(key, known));
+            self.add(join(path, &excerpt(key)), unknown_field_message(key, known));
         }
     }
 

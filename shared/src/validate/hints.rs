@@ -30,6 +30,10 @@ pub(super) fn unknown_field_message(key: &str, known: &[&str]) -> String {
 /// The candidate `key` most likely misspells: same letters ignoring case and `_`/`-`, an edit distance ≤ 2 (≤ 1
 /// for short names), a shared prefix of 6 or more, or a prefix of at least 4 letters.
 fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // No field name is that long: no hint, and no edit distance over a megabyte-long key.
+    if key.len() > super::EXCERPT_CHARS {
+        return None;
+    }
     let fold = |s: &str| {
         s.chars()
             .filter(|c| !matches!(c, '_' | '-'))

@@ -34,12 +34,13 @@ pub(super) fn sandbox(
         return None;
     };
     for (key, spec) in map {
-        let path = format!("sandbox.{key}");
+        let key_text = super::excerpt(key);
+        let path = format!("sandbox.{key_text}");
         match Platform::parse(key) {
             None => errs.add(
                 &path,
                 format!(
-                    "`{key}` is not a platform; use one of {}",
+                    "`{key_text}` is not a platform; use one of {}",
                     Platform::ALL.map(|p| p.as_str()).join(", ")
                 ),
             ),
@@ -66,7 +67,11 @@ fn one(errs: &mut Errors, path: &str, spec: &Value) {
         Some(Value::String(b)) if BEHAVIORS.contains(&b.as_str()) => {}
         Some(other) => errs.add(
             format!("{path}.behavior"),
-            format!("must be one of {}; got {other}", BEHAVIORS.join(", ")),
+            format!(
+                "must be one of {}; got {}",
+                BEHAVIORS.join(", "),
+                super::excerpt(&other.to_string())
+            ),
         ),
     }
     whole(errs, path, spec, "times", 1, 100);

@@ -1,8 +1,13 @@
 //! `scheduledTime`: RFC 3339 with an explicit offset, converted to UTC, no further in the past than the server's
 //! tolerance and no more than [`MAX_DAYS_AHEAD`] days ahead (a longer horizon is almost always a typo in the year,
 //! and platform tokens would not live that long anyway). A time without an offset is refused, never guessed.
+//! A second of `60` is refused unless it is one of the published leap seconds, and the time is kept to the
+//! millisecond: what the 202 echoes is exactly what is stored and what a later GET returns.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, DurationRound, NaiveDate, NaiveDateTime, SecondsFormat, Timelike,
+    Utc,
+};
 use serde_json::Value;
 
 use super::fields::{Errors, kind};
@@ -11,6 +16,36 @@ pub(super) const FIELD: &str = "scheduledTime";
 /// How far ahead a post may be scheduled.
 pub const MAX_DAYS_AHEAD: i64 = 365;
 const EXAMPLE: &str = "2026-03-09T14:00:00.000Z";
+/// Every leap second ever inserted (IERS Bulletin C): each at 23:59:60 UTC on these dates. None is scheduled.
+const LEAP_SECOND_DAYS: [(i32, u32, u32); 27] = [
+    (1972, 6, 30),
+    (1972, 12, 31),
+    (1973, 12, 31),
+    (1974, 12, 31),
+    (1975, 12, 31),
+    (1976, 12, 31),
+    (1977, 12, 31),
+    (1978, 12, 31),
+    (1979, 12, 31),
+    (1981, 6, 30),
+    (1982, 6, 30),
+    (1983, 6, 30),
+    (1985, 6, 30),
+    (1987, 12, 31),
+    (1989, 12, 31),
+    (1990, 12, 31),
+    (1992, 6, 30),
+    (1993, 6, 30),
+    (1994, 6, 30),
+    (1995, 12, 31),
+    (1997, 6, 30),
+    (1998, 12, 31),
+    (2005, 12, 31),
+    (2008, 12, 31),
+    (2012, 6, 30),
+    (2015, 6, 30),
+    (2016, 12, 31),
+];
 
 /// The scheduled time in UTC; `None` when absent, null, or wrong (reported).
 pub(super) fn scheduled_time(
@@ -38,6 +73,19 @@ pub(super) fn scheduled_time(
             return None;
         }
     };
+    // chrono reads `:60` on any day, at any minute: only a real leap second is a time.
+    if t.nanosecond() >= 1_000_000_000 && !is_leap_second(t) {
+        errs.add(
+            FIELD,
+            format!(
+                "has second 60, which only a leap second has (23:59:60 UTC on the days IERS announced, the \
+                 last on 2016-12-31); this is not one, e.g. {EXAMPLE}"
+            ),
+        );
+        return None;
+    }
+    // Kept (and so stored, echoed and listed) to the millisecond, like every time the API writes.
+    let t = t.duration_trunc(Duration::milliseconds(1)).unwrap_or(t);
     if now - t > past_tolerance {
         let now = now.to_rfc3339_opts(SecondsFormat::Millis, true);
         let message = format!(
@@ -55,6 +103,12 @@ pub(super) fn scheduled_time(
         return None;
     }
     Some(t)
+}
+
+/// Whether `t` (whose second reads 60) is 23:59:60 UTC on a day a leap second was inserted.
+fn is_leap_second(t: DateTime<Utc>) -> bool {
+    (t.hour(), t.minute(), t.second()) == (23, 59, 59)
+        && LEAP_SECOND_DAYS.contains(&(t.year(), t.month(), t.day()))
 }
 
 /// Why `s` is not an RFC 3339 date-time, naming the common mistakes.

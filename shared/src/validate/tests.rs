@@ -460,3 +460,22 @@ fn request_schema_documents_every_field() {
     );
     assert_eq!(top["required"], json!(["post"]));
 }
+
+#[test]
+fn input_is_quoted_as_a_short_escaped_excerpt() {
+    assert_eq!(excerpt("scheduledAt"), "scheduledAt");
+    assert_eq!(excerpt("a\u{1}b\nc\u{202e}d"), "a\\u{1}b\\u{a}c\\u{202e}d");
+    let long = "k".repeat(1_000_000);
+    assert_eq!(excerpt(&long), format!("{}…", "k".repeat(EXCERPT_CHARS)));
+    let mut content = json!({ "text": "hi", "platform": ["x", "m".repeat(10_000)], "mediaType": "g".repeat(10_000) });
+    content[long.as_str()] = json!(1);
+    let errs = errors(&post(content));
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    for e in &errs {
+        assert!(e.field.len() + e.message.len() < 400, "{e:?}");
+    }
+    assert!(
+        errs.iter()
+            .any(|e| e.field == format!("post.content.{}…", "k".repeat(EXCERPT_CHARS)))
+    );
+}

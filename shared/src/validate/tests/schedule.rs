@@ -86,3 +86,35 @@ fn schedule_problems_join_other_errors_as_a_validation_error() {
         "invalid_scheduled_time"
     );
 }
+
+#[test]
+fn second_60_is_only_a_real_leap_second() {
+    // now() is 2026-03-01T12:00:00Z: a real leap second is long past, so it fails as past, not as unreadable.
+    for fake in [
+        "2026-06-30T23:59:60Z",
+        "2026-03-09T14:00:60Z",
+        "2026-12-31T23:59:60.5Z",
+        "2027-01-01T01:59:60+02:00",
+    ] {
+        let message = schedule_error(json!(fake));
+        assert!(message.contains("second 60"), "{fake}: {message}");
+    }
+    for real in [
+        "2016-12-31T23:59:60Z",
+        "2017-01-01T01:59:60+02:00",
+        "1972-06-30T23:59:60.999Z",
+    ] {
+        let message = schedule_error(json!(real));
+        assert!(message.starts_with("is in the past"), "{real}: {message}");
+    }
+}
+
+#[test]
+fn scheduled_time_is_kept_to_the_millisecond() {
+    let t = scheduled(json!("2026-03-09T15:00:00.123999999+01:00"))
+        .unwrap()
+        .scheduled_time
+        .unwrap();
+    assert_eq!(crate::post::fmt_time(t), "2026-03-09T14:00:00.123Z");
+    assert_eq!(t.timestamp_subsec_nanos(), 123_000_000);
+}
