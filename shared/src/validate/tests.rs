@@ -200,7 +200,11 @@ fn body_and_containers_must_be_objects() {
     assert_eq!(pairs(&errors(&json!({}))), [("post", "is required")]);
     assert_eq!(
         pairs(&errors(&json!({ "post": null }))),
-        [("post", "must be an object; got null")]
+        [("post", "is required")]
+    );
+    assert_eq!(
+        pairs(&errors(&json!({ "post": { "content": null } }))),
+        [("post.content", "is required")]
     );
     assert_eq!(
         pairs(&errors(&json!({ "post": [] }))),
@@ -217,25 +221,13 @@ fn body_and_containers_must_be_objects() {
 }
 
 #[test]
-fn wrong_types_and_nulls_name_the_field_and_the_type() {
-    let cases: [(&str, Value, &str, &str); 12] = [
+fn wrong_types_name_the_field_and_the_type() {
+    let cases: [(&str, Value, &str, &str); 6] = [
         (
             "text",
             json!(42),
             "post.content.text",
             "must be a string; got a number",
-        ),
-        (
-            "text",
-            json!(null),
-            "post.content.text",
-            "must be a string; got null",
-        ),
-        (
-            "mediaType",
-            json!(null),
-            "post.content.mediaType",
-            "must be a string; got null",
         ),
         (
             "mediaType",
@@ -250,22 +242,10 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             "must be an array of URL strings; got a string",
         ),
         (
-            "imageUrls",
-            json!(null),
-            "post.content.imageUrls",
-            "must be an array of URL strings; got null",
-        ),
-        (
             "videoUrl",
             json!({}),
             "post.content.videoUrl",
             "must be a string; got an object",
-        ),
-        (
-            "videoUrl",
-            json!(null),
-            "post.content.videoUrl",
-            "must be a string; got null",
         ),
         (
             "title",
@@ -274,22 +254,10 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             "must be a string; got a boolean",
         ),
         (
-            "title",
-            json!(null),
-            "post.content.title",
-            "must be a string; got null",
-        ),
-        (
             "platform",
             json!("x"),
             "post.content.platform",
             "must be an array, e.g. [\"x\", \"threads\"]; got a string",
-        ),
-        (
-            "platform",
-            json!(null),
-            "post.content.platform",
-            "must be an array, e.g. [\"x\", \"threads\"]; got null",
         ),
     ];
     for (key, value, field, message) in cases {
@@ -305,7 +273,7 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
     let entries = json!([
         "x", 7, null, ["x"],
         { "platform": 1, "accountId": "a" },
-        { "platform": "x", "accountId": null }
+        { "platform": "x", "accountId": 5 }
     ]);
     let errs = errors(&post(json!({ "text": "hi", "platform": entries })));
     let shape = "must be a platform name or an object {\"platform\", \"accountId\"}; got";
@@ -321,9 +289,89 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             ),
             (
                 "post.content.platform[5].accountId",
-                "must be a string; got null"
+                "must be a string; got a number"
             ),
         ]
+    );
+}
+
+#[test]
+fn null_is_absence_for_optional_fields_and_missing_for_required_ones() {
+    // Every optional field of `post.content` may be null: the same as leaving it out.
+    let v = check(&post(json!({
+        "text": "hello",
+        "mediaType": null,
+        "imageUrls": null,
+        "videoUrl": null,
+        "title": null,
+        "platform": ["x", { "platform": "linkedin", "accountId": null }]
+    })))
+    .unwrap();
+    assert_eq!(v.content.media_type, MediaType::Text);
+    assert!(v.content.image_urls.is_empty() && v.content.video_url.is_none());
+    assert_eq!(v.content.title, None);
+    assert_eq!(
+        v.content.platform,
+        [
+            PlatformEntry::Name(Platform::X),
+            PlatformEntry::Name(Platform::Linkedin)
+        ]
+    );
+    assert_eq!(v.targets[1].account_id, None);
+    // A read-back post (text null, mediaType given) is accepted again as it is.
+    let image = check(&post(json!({
+        "text": null,
+        "mediaType": "image",
+        "imageUrls": ["https://a.example/1.jpg"],
+        "platform": ["instagram"]
+    })))
+    .unwrap();
+    assert_eq!(image.content.text, None);
+    // Null where something is required is that thing missing, named as such.
+    let cases = [
+        ("text", "post.content.text", "is required for a text post"),
+        (
+            "platform",
+            "post.content.platform",
+            "is required: name at least one platform",
+        ),
+    ];
+    for (key, field, message) in cases {
+        let mut content = json!({ "text": "hello", "platform": ["x"] });
+        content[key] = Value::Null;
+        let e = only_error(&post(content));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            (field, message),
+            "{key}"
+        );
+    }
+    let e = only_error(&post(
+        json!({ "text": "hi", "platform": [{ "platform": null, "accountId": "a" }] }),
+    ));
+    assert_eq!(
+        (e.field.as_str(), e.message.as_str()),
+        ("post.content.platform[0].platform", "is required")
+    );
+    // An array item is not optional: null there is a wrong type.
+    let e = only_error(&post(
+        json!({ "imageUrls": ["https://a.example/1.jpg", null], "platform": ["x"] }),
+    ));
+    assert_eq!(
+        (e.field.as_str(), e.message.as_str()),
+        ("post.content.imageUrls[1]", "must be a string; got null")
+    );
+    // scheduledTime and sandbox follow the same rule.
+    let body = json!({ "post": { "content": { "text": "hi", "platform": ["x"] } }, "scheduledTime": null,
+                       "sandbox": { "x": { "behavior": "rejected", "times": null }, "linkedin": null } });
+    let v = check(&body).unwrap();
+    assert_eq!(v.scheduled_time, None);
+    assert_eq!(v.sandbox, Some(json!({ "x": { "behavior": "rejected" } })));
+    let body = json!({ "post": { "content": { "text": "hi", "platform": ["x"] } },
+                       "sandbox": { "x": { "behavior": null } } });
+    assert_eq!(
+        pairs(&errors(&body)),
+        [("sandbox.x.behavior", "is required")]
     );
 }
 
