@@ -508,3 +508,87 @@ fn request_schema_documents_every_field() {
     );
     assert_eq!(top["required"], json!(["post"]));
 }
+
+/// The `pattern` of a property of a request schema, compiled (ECMA-262 and the regex crate agree on the syntax the
+/// patterns use: classes, `\xHH`, `\uHHHH`).
+fn schema_pattern(schema: &Value, property: &str) -> regex::Regex {
+    let p = &schema["properties"][property];
+    let text = p["pattern"]
+        .as_str()
+        .or_else(|| p["items"]["pattern"].as_str())
+        .unwrap_or_else(|| panic!("{property} has no pattern: {p}"));
+    regex::Regex::new(text).unwrap()
+}
+
+/// Every character of the Basic Multilingual Plane's first blocks, the rest of the white space and some beyond.
+fn sample_chars() -> impl Iterator<Item = char> {
+    (0u32..0x3100)
+        .chain([0xfeff, 0xfffd, 0x1f642, 0x10ffff])
+        .filter_map(char::from_u32)
+}
+
+#[test]
+fn the_account_id_pattern_is_the_server_rule() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(AccountTarget::schema()).unwrap();
+    let re = schema_pattern(&schema, "accountId");
+    let len_ok = |s: &str| (1..=100).contains(&s.chars().count());
+    let mut strings: Vec<String> =
+        vec![String::new(), " ".into(), "a".repeat(100), "a".repeat(101)];
+    for c in sample_chars() {
+        strings.extend([
+            c.to_string(),
+            format!("a{c}b"),
+            format!("{c}a"),
+            format!("a{c}"),
+        ]);
+    }
+    for s in &strings {
+        assert_eq!(
+            re.is_match(s) && len_ok(s),
+            account_id_problem(s).is_none(),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn the_free_text_and_url_patterns_never_allow_what_the_server_refuses() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(ContentInput::schema()).unwrap();
+    for field in ["text", "title"] {
+        let re = schema_pattern(&schema, field);
+        for c in sample_chars().take(0x200) {
+            let value = format!("a{c}b");
+            let mut content = json!({ "text": "hello", "platform": ["x"] });
+            content[field] = json!(value);
+            let accepted = check(&post(content)).is_ok();
+            assert_eq!(re.is_match(&value), accepted, "{field} = {value:?}");
+        }
+    }
+    let image = schema_pattern(&schema, "imageUrls");
+    let video = schema_pattern(&schema, "videoUrl");
+    let mut urls: Vec<String> = [
+        "https://a.example/x.jpg",
+        "HTTP://a.example/x?y#z",
+        "https://a.example",
+        "ftp://a.example/x",
+        "https:/a.example/x",
+        "https://",
+        "https:///x",
+        "//a.example/x",
+        "a.example/x",
+        "https://a.example/x y",
+    ]
+    .map(String::from)
+    .to_vec();
+    urls.extend(sample_chars().map(|c| format!("https://a.example/{c}")));
+    urls.extend(sample_chars().map(|c| format!("https://a{c}b.example/")));
+    for url in &urls {
+        assert_eq!(image.is_match(url), video.is_match(url), "{url:?}");
+        if !video.is_match(url) {
+            let body = post(json!({ "videoUrl": url, "platform": ["tiktok"] }));
+            assert!(check(&body).is_err(), "the server accepts {url:?}");
+        }
+    }
+}
