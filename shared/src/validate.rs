@@ -132,7 +132,7 @@ pub struct CreatePostRequest {
     /// `invalid_scheduled_time`.
     #[schema(format = DateTime)]
     pub scheduled_time: Option<String>,
-    /// Test mode only: see [`sandbox_schema`].
+    /// Test mode only; described in `sandbox_schema`.
     #[schema(schema_with = sandbox_schema)]
     pub sandbox: Option<serde_json::Value>,
 }
@@ -215,8 +215,7 @@ pub struct ContentInput {
     /// `text`, `image` or `video`. When absent it is inferred: `videoUrl` → video, `imageUrls` → image, else text.
     /// `text` takes no media, `image` needs `imageUrls`, `video` needs `videoUrl`.
     pub media_type: Option<MediaType>,
-    /// Absolute http(s) URLs (at most 2,048 characters each), at most 35. Per platform: x 4, threads 20,
-    /// instagram 10, facebook 10, linkedin 20, tiktok 35; youtube takes no images.
+    /// Image URLs; the limits are in `image_urls_schema`.
     #[schema(schema_with = image_urls_schema)]
     pub image_urls: Option<Vec<String>>,
     /// Absolute http(s) URL of the one video (at most 2,048 characters), e.g. the `url` returned by
@@ -226,9 +225,7 @@ pub struct ContentInput {
         pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
     )]
     pub video_url: Option<String>,
-    /// Targets, 1 to 50: a platform name (`threads`, `x`, `linkedin`, `instagram`, `facebook`, `tiktok`,
-    /// `youtube`) for the default connection, or `{"platform", "accountId"}` for one connection. Duplicates are
-    /// refused (also `"x"` beside `{"platform": "x"}`: both name x's default connection).
+    /// The targets; the limits are in `targets_schema`.
     #[schema(schema_with = targets_schema)]
     pub platform: Vec<PlatformEntry>,
     /// Title, at most 100 characters. Required by youtube (which also refuses `<` and `>` in it); when it is
@@ -274,6 +271,10 @@ fn image_urls_schema() -> utoipa::openapi::Array {
         .max_length(Some(2048))
         .pattern(Some(MEDIA_URL_PATTERN));
     ArrayBuilder::new()
+        .description(Some(
+            "Absolute http(s) URLs (at most 2,048 characters each), at most 35. Per platform: x 4, threads \
+             20, instagram 10, facebook 10, linkedin 20, tiktok 35; youtube takes no images.",
+        ))
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
         .items(url)
         .max_items(Some(35))
@@ -283,6 +284,12 @@ fn image_urls_schema() -> utoipa::openapi::Array {
 fn targets_schema() -> utoipa::openapi::Array {
     use utoipa::openapi::{ArrayBuilder, Ref};
     ArrayBuilder::new()
+        .description(Some(
+            "Targets, 1 to 50: a platform name (`threads`, `x`, `linkedin`, `instagram`, `facebook`, \
+             `tiktok`, `youtube`) for the default connection, or `{\"platform\", \"accountId\"}` for one \
+             connection. Duplicates are refused (also `\"x\"` beside `{\"platform\": \"x\"}`: both name x's default \
+             connection).",
+        ))
         .items(Ref::from_schema_name("TargetInput"))
         .min_items(Some(1))
         .max_items(Some(50))
