@@ -9,8 +9,9 @@
 #   build    cargo build -p soku                         (debug binary, used by the tests as $SOKU_BIN)
 #   tests    cargo nextest run --workspace (+ doctests)  or cargo test --workspace when nextest is missing
 #   seeds    tests/seeds/run.sh, if present             (the docs' examples against a running server)
-# Every step runs even if an earlier one failed (seeds is skipped when the build failed); the last line is a summary
-# and the exit status is non-zero if any step failed. SOKU_FAIL_FAST=1 stops at the first failure.
+#   fuzz     tests/fuzz/run.sh, if present              (schemathesis against /openapi.json, about 3 minutes)
+# Every step runs even if an earlier one failed (seeds and fuzz are skipped when the build failed); the last line is a
+# summary and the exit status is non-zero if any step failed. SOKU_FAIL_FAST=1 stops at the first failure.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -102,6 +103,15 @@ if [[ -f tests/seeds/run.sh ]]; then
         step seeds bash tests/seeds/run.sh || true
     else
         results+=("seeds skipped (no soku binary)")
+        failed=1
+    fi
+fi
+
+if [[ -f tests/fuzz/run.sh ]]; then
+    if ((build_ok)) && [[ -x "$SOKU_BIN" ]]; then
+        step fuzz bash tests/fuzz/run.sh || true
+    else
+        results+=("fuzz skipped (no soku binary)")
         failed=1
     fi
 fi

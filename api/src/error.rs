@@ -44,24 +44,93 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorObject {
-    /// Machine-readable. 400: `invalid_json`, `invalid_content_type`, `validation_error`,
-    /// `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`,
-    /// `invalid_header`, `invalid_request`; 401: `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`;
-    /// 404: `not_found`; 405: `method_not_allowed`; 408: `request_timeout`; 409: `idempotency_in_progress`,
-    /// `conflict`; 413: `payload_too_large`; 414: `uri_too_long`; 422: `idempotency_key_reused`; 429:
-    /// `rate_limited`; 431: `headers_too_large`; 500: `internal_error`; 503: `unavailable` (with `Retry-After`).
-    #[schema(example = "unauthorized")]
+    /// Machine-readable: one of [`ERROR_CODES`] (the schema lists them by status).
+    #[schema(schema_with = error_codes)]
     pub code: String,
     #[schema(example = "Invalid or missing API key.")]
     pub message: String,
-    #[schema(example = "2026-02-28T12:00:00.000Z")]
+    #[schema(format = DateTime, example = "2026-02-28T12:00:00.000Z")]
     pub timestamp: String,
-    #[schema(example = "req_abc123def456")]
+    /// The request's `X-Request-ID`.
+    #[schema(example = "req_abc123def456", pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub request_id: String,
-    /// `fields` (every failing field) for validation errors, `missing` for missing integrations.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = ErrorDetails, nullable = false)]
     pub details: Option<Value>,
+}
+
+/// Every error code the API answers with, as listed on [`ErrorObject::code`].
+pub const ERROR_CODES: [&str; 24] = [
+    "invalid_json",
+    "invalid_content_type",
+    "validation_error",
+    "missing_integrations",
+    "invalid_scheduled_time",
+    "media_not_ready",
+    "unsupported_media",
+    "unauthorized",
+    "insufficient_credits",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "idempotency_in_progress",
+    "conflict",
+    "payload_too_large",
+    "idempotency_key_reused",
+    "rate_limited",
+    "internal_error",
+    "unavailable",
+    "invalid_header",
+    "invalid_request",
+    "request_timeout",
+    "uri_too_long",
+    "headers_too_large",
+];
+
+fn error_codes() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(ERROR_CODES))
+        .description(Some(
+            "Machine-readable. 400: `invalid_json`, `invalid_content_type`, `validation_error`, \
+             `missing_integrations`, `invalid_scheduled_time`, `media_not_ready`, `unsupported_media`; 401: \
+             `unauthorized`; 402: `insufficient_credits`; 403: `forbidden`; 404: `not_found`; 405: \
+             `method_not_allowed`; 409: `idempotency_in_progress`, `conflict`; 413: `payload_too_large`; 422: \
+             `idempotency_key_reused`; 429: `rate_limited`; 500: `internal_error`; 503: `unavailable`.",
+        ))
+        .examples(["unauthorized"])
+        .build()
+}
+
+/// What an error carries besides its message, by code (for the API reference).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetails {
+    /// `validation_error`, `invalid_scheduled_time`: every failing field.
+    pub fields: Option<Vec<FieldError>>,
+    /// `missing_integrations`: every target without a connection.
+    pub missing: Option<Vec<MissingTarget>>,
+    /// `/readyz`'s `unavailable`: `ok` or `unreachable`.
+    #[schema(value_type = Option<Reachability>)]
+    pub postgres: Option<String>,
+    #[schema(value_type = Option<Reachability>)]
+    pub redis: Option<String>,
+}
+
+/// A target of a live post whose connection is missing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingTarget {
+    pub platform: soku_shared::platform::Platform,
+    /// Present when the target named a connection.
+    pub account_id: Option<String>,
+}
+
+/// Whether a dependency answers.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    Ok,
+    Unreachable,
 }
 
 impl ApiError {

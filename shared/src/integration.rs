@@ -38,21 +38,36 @@ pub struct Connection {
     credentials: Map<String, Value>,
 }
 
+/// The state of a connection (for the API reference: sent as its name).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationStatus {
+    /// Usable.
+    Active,
+    /// The platform refused the credentials: connect the account again.
+    NeedsReauth,
+}
+
 /// A connected account, without its credentials.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationView {
+    #[schema(example = "int_4kQ2mZx8LwP4vB7nR1sYe")]
     pub id: String,
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// The connection's label, named in posts as `accountId`.
     #[serde(rename = "accountId")]
     pub label: String,
+    #[schema(required = true)]
     pub display_name: Option<String>,
     pub is_default: bool,
-    /// `active` or `needs_reauth`.
+    #[schema(value_type = IntegrationStatus)]
     pub status: String,
     pub livemode: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -217,7 +232,7 @@ fn credentials(value: Option<&Value>, errs: &mut Vec<FieldError>) -> Option<Map<
         }
         Some(_) => errs.push(error("credentials.accessToken", "must be a string")),
     }
-    if let Some(v) = c.get("expiresAt")
+    if let Some(v) = c.get("expiresAt").filter(|v| !v.is_null())
         && v.as_str()
             .is_none_or(|s| chrono::DateTime::parse_from_rfc3339(s).is_err())
     {
@@ -226,7 +241,13 @@ fn credentials(value: Option<&Value>, errs: &mut Vec<FieldError>) -> Option<Map<
             "must be an RFC 3339 time with an offset, e.g. 2026-03-09T14:00:00.000Z",
         ));
     }
-    Some(c.clone())
+    // Null is absence here too: what is sealed has no null members.
+    Some(
+        c.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -4,11 +4,47 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::platform::Platform;
 use crate::store::posts::{PostRow, TargetRow};
+use crate::validate::Content;
 
 /// RFC 3339 UTC with milliseconds, the one time format of the API.
 pub fn fmt_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A post's status (for the API reference: stored and sent as its name).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostStatus {
+    Scheduled,
+    Queued,
+    Publishing,
+    Published,
+    PartiallyPublished,
+    Failed,
+    Canceled,
+}
+
+/// The status of a post at creation: `queued` (publish now) or `scheduled`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatedStatus {
+    Queued,
+    Scheduled,
+}
+
+/// A target's status (for the API reference: stored and sent as its name).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    Pending,
+    Publishing,
+    Retrying,
+    Published,
+    Failed,
+    Unknown,
+    Canceled,
 }
 
 /// `202` body of `POST /v1/posts`.
@@ -17,9 +53,10 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
 pub struct CreatedPost {
     #[schema(example = "post_3hT9kQ2mZx8LwP4vB7nR1sYe")]
     pub post_submission_id: String,
-    /// `queued` (publish now) or `scheduled`.
-    #[schema(example = "queued")]
+    #[schema(value_type = CreatedStatus)]
     pub status: String,
+    /// In UTC; null when the post publishes now.
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
     pub scheduled_time: Option<String>,
     pub targets: Vec<CreatedTarget>,
 }
@@ -29,12 +66,13 @@ pub struct CreatedPost {
 pub struct CreatedTarget {
     #[schema(example = "tgt_9fK2LmQ8xZ1pR7vB3nT6wYc")]
     pub target_id: String,
-    #[schema(example = "x")]
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// The connection used: the label given in the request, or the platform's default connection.
     #[schema(example = "x_main")]
     pub account_id: String,
-    #[schema(example = "pending")]
+    /// Always `pending` at creation.
+    #[schema(value_type = TargetStatus)]
     pub status: String,
 }
 
@@ -43,14 +81,17 @@ pub struct CreatedTarget {
 #[serde(rename_all = "camelCase")]
 pub struct PostView {
     pub post_submission_id: String,
-    /// `scheduled`, `queued`, `publishing`, `published`, `partially_published`, `failed` or `canceled`.
+    #[schema(value_type = PostStatus)]
     pub status: String,
     /// `false` for objects made with an `sk_test_` key.
     pub livemode: bool,
     /// The content as accepted (normalised: `mediaType` filled in).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Content)]
     pub content: serde_json::Value,
+    /// In UTC; null for a post published at once.
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
     pub scheduled_time: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub targets: Vec<TargetView>,
 }
@@ -59,15 +100,22 @@ pub struct PostView {
 #[serde(rename_all = "camelCase")]
 pub struct TargetView {
     pub target_id: String,
+    #[schema(value_type = Platform)]
     pub platform: String,
     pub account_id: String,
-    /// `pending`, `publishing`, `retrying`, `published`, `failed`, `unknown` or `canceled`.
+    #[schema(value_type = TargetStatus)]
     pub status: String,
     /// How many publish attempts were made.
+    #[schema(minimum = 0)]
     pub attempts: i32,
+    #[schema(required = true)]
     pub platform_post_id: Option<String>,
+    #[schema(required = true)]
     pub url: Option<String>,
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
     pub published_at: Option<String>,
+    /// The last error while the target is `retrying`, `failed` or `unknown`.
+    #[schema(required = true)]
     pub error: Option<TargetError>,
 }
 

@@ -116,6 +116,7 @@ pub struct TargetRequest {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Content {
+    #[schema(required = true)]
     pub text: Option<String>,
     pub media_type: MediaType,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -142,26 +143,73 @@ pub enum PlatformEntry {
 }
 
 /// Body of `POST /v1/posts` (for the API reference; the server validates the raw JSON, and refuses unknown fields
-/// at every level).
+/// at every level). Null is absence for every optional field, here and in every request body: `"title": null` is
+/// the same as no `title`; null for a required field is that field missing.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePostRequest {
     /// The post to publish.
     pub post: PostInput,
-    /// When to publish, RFC 3339 with an explicit offset (`Z` or `+hh:mm`), e.g. `2026-03-09T14:00:00.000Z`.
-    /// Absent or null: publish now. A time without an offset is refused, never guessed. Up to 5 minutes in the
-    /// past (the server's documented tolerance) publishes now; further in the past, or more than 365 days ahead,
-    /// is refused with `invalid_scheduled_time`.
-    #[schema(format = DateTime, example = "2026-03-09T14:00:00.000Z")]
+    /// When to publish, RFC 3339 with an explicit offset (`Z` or `+hh:mm`). Absent or null: publish now. A time
+    /// without an offset is refused, never guessed. Up to 5 minutes in the past (the server's documented
+    /// tolerance) publishes now; further in the past, or more than 365 days ahead, is refused with
+    /// `invalid_scheduled_time`.
+    #[schema(format = DateTime)]
     pub scheduled_time: Option<String>,
-    /// Test mode (`sk_test_` keys) only: make the sandbox behave like a platform in trouble, per target
-    /// platform, e.g. `{"x": {"behavior": "rate_limited", "times": 2, "retryAfterSeconds": 3}}`. Behaviours:
-    /// `rate_limited` (429 with a reset time, `retryAfterSeconds`, default 1), `server_error` (503),
-    /// `token_expired` (401; the refresh fails too), `rejected` (a permanent refusal), `slow` (`delayMs`,
-    /// default 2000, then success), `unconfirmed` (the post is taken but never confirmed). `times`: how many
-    /// attempts misbehave (default 1). See docs/sandbox.md.
-    #[schema(value_type = Option<Object>)]
+    /// Test mode only; described in `sandbox_schema`.
+    #[schema(schema_with = sandbox_schema)]
     pub sandbox: Option<serde_json::Value>,
+}
+
+/// How the sandbox misbehaves for one platform (docs/sandbox.md).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SandboxBehavior {
+    /// What the platform does.
+    #[schema(schema_with = sandbox_behavior_names)]
+    pub behavior: String,
+    /// How many attempts misbehave (default 1).
+    #[schema(minimum = 1, maximum = 100)]
+    pub times: Option<u32>,
+    /// `rate_limited`: seconds until the platform's reset (default 1).
+    #[schema(minimum = 0, maximum = 3600)]
+    pub retry_after_seconds: Option<u32>,
+    /// `slow`: milliseconds before the platform answers (default 2000).
+    #[schema(minimum = 0, maximum = 120000)]
+    pub delay_ms: Option<u32>,
+}
+
+/// `sandbox` in the API reference: keyed by platform, each value a [`SandboxBehavior`] or null.
+fn sandbox_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Ref, Schema, Type, schema::SchemaType};
+    let names = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Platform::ALL.map(Platform::as_str)));
+    let behavior = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(Ref::from_schema_name("SandboxBehavior"))
+        .build();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some(
+            "Test mode (`sk_test_` keys) only: make the sandbox behave like a platform in trouble, per target \
+             platform (each key must be one of the post's targets), e.g. `{\"x\": {\"behavior\": \
+             \"rate_limited\", \"times\": 2, \"retryAfterSeconds\": 3}}`. Behaviours: `rate_limited` (429 with a \
+             reset time, `retryAfterSeconds`, default 1), `server_error` (503), `token_expired` (401; the refresh \
+             fails too), `rejected` (a permanent refusal), `slow` (`delayMs`, default 2000, then success), \
+             `unconfirmed` (the post is taken but never confirmed). `times`: how many attempts misbehave (default \
+             1). See docs/sandbox.md.",
+        ))
+        .property_names(Some(names))
+        .additional_properties(Some(Schema::OneOf(behavior)))
+        .build()
+}
+
+fn sandbox_behavior_names() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(SANDBOX_BEHAVIORS.iter().copied()))
+        .build()
 }
 
 /// The post itself.
@@ -182,22 +230,95 @@ pub struct ContentInput {
     /// URL 23), threads 500, instagram 2,200 with at most 30 hashtags, facebook 63,206, linkedin 3,000, tiktok
     /// 2,200 UTF-16 code units, youtube 5,000 bytes without `<` or `>`. Control characters other than newline,
     /// carriage return and tab are refused.
-    #[schema(example = "Just shipped our biggest update yet.")]
+    #[schema(
+        example = "Just shipped our biggest update yet.",
+        max_length = 63206,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub text: Option<String>,
     /// `text`, `image` or `video`. When absent it is inferred: `videoUrl` → video, `imageUrls` → image, else text.
     /// `text` takes no media, `image` needs `imageUrls`, `video` needs `videoUrl`.
     pub media_type: Option<MediaType>,
-    /// Absolute http(s) URLs (at most 2,048 characters each), at most 35. Per platform: x 4, threads 20,
-    /// instagram 10, facebook 10, linkedin 20, tiktok 35; youtube takes no images.
+    /// Image URLs; the limits are in `image_urls_schema`.
+    #[schema(schema_with = image_urls_schema)]
     pub image_urls: Option<Vec<String>>,
-    /// Absolute http(s) URL of the one video, e.g. the `url` returned by `POST /v1/media`.
+    /// Absolute http(s) URL of the one video (at most 2,048 characters), e.g. the `url` returned by
+    /// `POST /v1/media`.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
+    )]
     pub video_url: Option<String>,
-    /// Targets, 1 to 50: a platform name (`threads`, `x`, `linkedin`, `instagram`, `facebook`, `tiktok`,
-    /// `youtube`) for the default connection, or `{"platform", "accountId"}` for one connection. Duplicates are
-    /// refused.
+    /// The targets; the limits are in `targets_schema`.
+    #[schema(schema_with = targets_schema)]
     pub platform: Vec<PlatformEntry>,
-    /// Title, at most 100 characters. Required by youtube (which also refuses `<` and `>` in it).
+    /// Title, at most 100 characters. Required by youtube (which also refuses `<` and `>` in it); when it is
+    /// absent, youtube's title is the first line of the text.
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
     pub title: Option<String>,
+}
+
+/// A target as a request may write it: a platform name, or `{"platform", "accountId"}` (an `accountId` that is
+/// absent or null means the default connection, as a bare name does).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TargetInput {
+    /// The account's default connection for this platform.
+    Name(Platform),
+    /// One connection, by the `accountId` it was registered with.
+    Account(AccountTarget),
+}
+
+/// One connection of a platform, by its label.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountTarget {
+    pub platform: Platform,
+    /// The label the connection was registered with (`POST /v1/integrations`): 1..100 printable characters,
+    /// spaces only inside.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
+    )]
+    pub account_id: Option<String>,
+}
+
+/// A media URL in the API reference: `http://` or `https://` (any case), then no white space or control characters.
+/// The server also parses it (WHATWG rules) and wants a host.
+const MEDIA_URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$";
+
+fn image_urls_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type, schema::SchemaType};
+    let url = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(2048))
+        .pattern(Some(MEDIA_URL_PATTERN));
+    ArrayBuilder::new()
+        .description(Some(
+            "Absolute http(s) URLs (at most 2,048 characters each), at most 35. Per platform: x 4, threads \
+             20, instagram 10, facebook 10, linkedin 20, tiktok 35; youtube takes no images.",
+        ))
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(url)
+        .max_items(Some(35))
+        .build()
+}
+
+fn targets_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, Ref};
+    ArrayBuilder::new()
+        .description(Some(
+            "Targets, 1 to 50: a platform name (`threads`, `x`, `linkedin`, `instagram`, `facebook`, \
+             `tiktok`, `youtube`) for the default connection, or `{\"platform\", \"accountId\"}` for one \
+             connection. Duplicates are refused (also `\"x\"` beside `{\"platform\": \"x\"}`: both name x's default \
+             connection).",
+        ))
+        .items(Ref::from_schema_name("TargetInput"))
+        .min_items(Some(1))
+        .max_items(Some(50))
+        .unique_items(true)
+        .build()
 }
 
 /// Validates a `POST /v1/posts` body against the API contract and the rules of every target platform.

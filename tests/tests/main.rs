@@ -11,6 +11,7 @@ mod idempotency;
 mod integrations;
 mod odd_requests;
 mod openapi_health;
+mod openapi_spec;
 mod platform_rules;
 mod post_lifecycle;
 mod posts;

@@ -56,9 +56,14 @@ async fn odd_paths_and_queries_get_their_documented_error() {
             ));
         }
     }
-    // A repeated parameter: the last one counts (docs/api.md does not say; this is what the server does).
+    // A repeated parameter is refused, naming it (docs/http.md: one reading of every input).
     let r = get_raw(addr, "/v1/posts?limit=1&limit=2", &acct.test_key).await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = String::from_utf8_lossy(&r.body);
+    assert_eq!(r.status, 400, "{body}");
+    assert!(
+        body.contains("validation_error") && body.contains("\"limit\""),
+        "{body}"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     api.assert_healthy().await;
 }

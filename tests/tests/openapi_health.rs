@@ -15,9 +15,10 @@ async fn openapi_document_is_3_1_with_every_path_and_the_error_schema() {
         ("/v1/posts/{id}", vec!["get", "delete"]),
         ("/v1/posts/{id}/retry", vec!["post"]),
         ("/v1/integrations", vec!["get", "post"]),
-        ("/v1/integrations/{id}", vec!["delete"]),
+        ("/v1/integrations/{id}", vec!["get", "delete"]),
         ("/healthz", vec!["get"]),
         ("/readyz", vec!["get"]),
+        ("/metrics", vec!["get"]),
     ];
     for (path, methods) in expected {
         let item = &doc["paths"][path];

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::{error::ApiError, state::AppState};
 
+/// `/healthz` says `ok`, `/readyz` says `ready`.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
@@ -21,7 +22,8 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", operation_id = "healthz",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -29,8 +31,10 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Postgres and Redis are reachable.
-#[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "health", operation_id = "readyz",
+    responses((status = 200, description = "`{\"status\": \"ready\"}`", body = Health),
+        (status = 503, description = "`unavailable`; `details` says which of `postgres` and `redis` is `unreachable`",
+            body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let limit = Duration::from_secs(2);
     let pg = tokio::time::timeout(limit, soku_shared::store::ping(&state.db)).await;

@@ -11,6 +11,11 @@ use soku_shared::store::Db;
 
 use crate::state::AppState;
 
+/// Prometheus metrics: queue depths, unsettled targets, overdue scheduled posts, and this process's counters.
+/// Unauthenticated: keep it off the public internet.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
+        content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     text(&state.db, &mut state.redis(), &state.settings.redis_prefix).await
 }

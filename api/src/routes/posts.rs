@@ -15,7 +15,7 @@ use soku_shared::{
     ids::{IdPrefix, new_id},
     jobs::DispatchPost,
     platform::Platform,
-    post::{CreatedPost, PostView, fmt_time},
+    post::{CreatedPost, PostStatus, PostView, fmt_time},
     store::posts::{
         self, Change, IdemKey, Inserted, MissingTarget, NewPost, TwinTarget, WantedTarget,
     },
@@ -37,15 +37,18 @@ use crate::{
 const PATH: &str = "/v1/posts";
 
 /// Create a post for one or more platforms, now or at `scheduledTime`.
-#[utoipa::path(post, path = "/v1/posts", tag = "posts",
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", operation_id = "createPost",
     request_body = soku_shared::validate::CreatePostRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe: 1..255 printable characters, kept 24 h")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$",
+            description = "Makes a retried request safe: 1..255 printable ASCII characters, kept 24 h")),
     responses(
-        (status = 202, description = "Accepted and stored; publishing happens in the background", body = CreatedPost),
-        (status = 400, description = "`invalid_json`, `invalid_content_type`, `validation_error`, `missing_integrations` or `invalid_scheduled_time`", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 202, description = "Accepted and stored; publishing happens in the background", body = CreatedPost, links(
+            ("getPost" = (operation_id = "getPost", parameters(("id" = "$response.body#/postSubmissionId")))),
+            ("cancelPost" = (operation_id = "cancelPost", parameters(("id" = "$response.body#/postSubmissionId")))),
+            ("retryPost" = (operation_id = "retryPost", parameters(("id" = "$response.body#/postSubmissionId")))))),
+        (status = 400, description = "`invalid_content_type`, `invalid_json`, `validation_error` (every failing field, a bad \
+            `Idempotency-Key` too), `missing_integrations` (live posts: every target without a connection in \
+            `details.missing`) or `invalid_scheduled_time`", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -190,11 +193,13 @@ fn missing_integrations(missing: Vec<MissingTarget>) -> ApiError {
 }
 
 /// List posts, newest first.
-#[utoipa::path(get, path = "/v1/posts", tag = "posts",
-    params(("limit" = Option<i64>, Query, description = "1..100, default 20"),
-           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
-           ("status" = Option<String>, Query, description = "Only posts in this status")),
-    responses((status = 200, body = Page<PostView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", operation_id = "listPosts",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1..100 (default 20)"),
+           ("cursor" = Option<String>, Query, min_length = 1, pattern = r"^[A-Za-z0-9_-]+$",
+            description = "`nextCursor` of the previous page"),
+           ("status" = Option<PostStatus>, Query, description = "Only posts in this status")),
+    responses((status = 200, body = Page<PostView>),
+        (status = 400, description = "`validation_error`: a bad `limit`, `cursor` or `status`, or an unknown query parameter", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -242,7 +247,8 @@ pub async fn list(
 }
 
 /// Read a post with the live state of its targets.
-#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", operation_id = "getPost",
+    params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "post_3hT9kQ2mZx8LwP4vB7nR1sYe")),
     responses((status = 200, body = PostView), (status = 404, body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn get(
@@ -256,9 +262,14 @@ pub async fn get(
     }
 }
 
-/// Cancel a post none of whose targets has started.
-#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
-    responses((status = 200, body = PostView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+/// Cancel a post none of whose targets has started: the post and its targets become `canceled` (it stays
+/// readable).
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", operation_id = "cancelPost",
+    params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "post_3hT9kQ2mZx8LwP4vB7nR1sYe")),
+    responses((status = 200, description = "Canceled", body = PostView, links(
+            ("getPost" = (operation_id = "getPost", parameters(("id" = "$response.body#/postSubmissionId")))))),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`conflict`: publishing has started or finished", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -274,10 +285,17 @@ pub async fn cancel(
     }
 }
 
-/// Re-queue the failed targets of a post.
-#[utoipa::path(post, path = "/v1/posts/{id}/retry", tag = "posts", params(("id" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = PostView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+/// Re-queue the failed targets of a settled (`failed` or `partially_published`) post.
+#[utoipa::path(post, path = "/v1/posts/{id}/retry", tag = "posts", operation_id = "retryPost",
+    params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "post_3hT9kQ2mZx8LwP4vB7nR1sYe"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$",
+            description = "Makes a retried request safe: 1..255 printable ASCII characters, kept 24 h")),
+    responses((status = 202, description = "The failed targets are `pending` again and the post `queued`", body = PostView, links(
+            ("getPost" = (operation_id = "getPost", parameters(("id" = "$response.body#/postSubmissionId")))))),
+        (status = 400, description = "`validation_error`: a bad `Idempotency-Key`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`conflict`: nothing to retry (the post is not `failed` or `partially_published`), \
+            or `idempotency_in_progress`", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn retry(
     State(state): State<AppState>,

@@ -183,7 +183,7 @@ fn media_consistency(errs: &mut Errors, m: MediaType, images: Option<usize>, vid
 fn image_urls(errs: &mut Errors, v: Option<&Value>) -> (Vec<String>, Option<usize>) {
     const FIELD: &str = "post.content.imageUrls";
     let items = match v {
-        None => return (Vec::new(), Some(0)),
+        None | Some(Value::Null) => return (Vec::new(), Some(0)),
         Some(Value::Array(items)) => items,
         Some(other) => {
             errs.add(
@@ -199,9 +199,14 @@ fn image_urls(errs: &mut Errors, v: Option<&Value>) -> (Vec<String>, Option<usiz
             format!("has {} entries; the limit is {MAX_IMAGE_URLS}", items.len()),
         );
     }
-    let urls = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| errs.url(&format!("{FIELD}[{i}]"), Some(item)).ok());
+    let urls = items.iter().enumerate().filter_map(|(i, item)| {
+        let path = format!("{FIELD}[{i}]");
+        if item.is_null() {
+            // An item is not an optional field: null here is a wrong type, not an absence.
+            errs.add(path, "must be a string; got null");
+            return None;
+        }
+        errs.url(&path, Some(item)).ok()
+    });
     (urls.collect(), Some(items.len()))
 }

@@ -16,7 +16,7 @@ const MAX_ACCOUNT_ID_CHARS: usize = 100;
 pub(super) fn platform_entries(errs: &mut Errors, v: Option<&Value>) -> Vec<PlatformEntry> {
     const FIELD: &str = "post.content.platform";
     let items = match v {
-        None => {
+        None | Some(Value::Null) => {
             errs.add(FIELD, "is required: name at least one platform");
             return Vec::new();
         }

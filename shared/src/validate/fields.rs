@@ -1,5 +1,9 @@
 //! The error collector and the field-level checks every part of post validation shares: JSON type checks,
 //! unknown fields (with hints from `hints`), free text (control characters, length) and media URLs.
+//!
+//! The null rule, the same for every field of every request body: an optional field sent as `null` is the field
+//! left out (so a post read back with `GET` can be sent again as it is); a required field sent as `null` is
+//! missing ("is required"). An array item is never optional: `null` there is a wrong type.
 
 use serde_json::{Map, Value};
 
@@ -101,7 +105,7 @@ impl Errors {
         Some(map)
     }
 
-    /// A required object field (`post`, `post.content`), its unknown fields reported.
+    /// A required object field (`post`, `post.content`), its unknown fields reported. Null is absence.
     pub(super) fn object_field<'a>(
         &mut self,
         parent: &str,
@@ -110,7 +114,7 @@ impl Errors {
     ) -> Option<&'a Map<String, Value>> {
         let path = join(parent, key);
         match v {
-            None => self.add(path, "is required"),
+            None | Some(Value::Null) => self.add(path, "is required"),
             Some(Value::Object(map)) => {
                 let known = LEVELS.iter().find(|l| l.0 == path).map_or(&[][..], |l| l.1);
                 self.unknown_fields(&path, map, known);
@@ -127,10 +131,11 @@ impl Errors {
         }
     }
 
-    /// A string field: absent, wrong type (reported), or the string.
+    /// A string field: absent (missing or null: the one null rule, see the module docs), wrong type (reported),
+    /// or the string.
     pub(super) fn string<'a>(&mut self, field: &str, v: Option<&'a Value>) -> Slot<&'a str> {
         match v {
-            None => Slot::Absent,
+            None | Some(Value::Null) => Slot::Absent,
             Some(Value::String(s)) => Slot::Ok(s),
             Some(other) => {
                 self.add(field, format!("must be a string; got {}", kind(other)));

@@ -19,7 +19,8 @@ pub const BEHAVIORS: &[&str] = &[
 
 const FIELDS: &[&str] = &["behavior", "times", "retryAfterSeconds", "delayMs"];
 
-/// Checks `sandbox` against the post's target platforms; returns it as stored.
+/// Checks `sandbox` against the post's target platforms; returns it as stored. Null (for `sandbox`, one platform's
+/// entry, or an optional number) is absence, as everywhere in a request body; nulls are left out of what is stored.
 pub(super) fn sandbox(
     errs: &mut Errors,
     v: Option<&Value>,
@@ -33,7 +34,12 @@ pub(super) fn sandbox(
         );
         return None;
     };
+    let mut stored = Map::new();
     for (key, spec) in map {
+        if spec.is_null() {
+            continue;
+        }
+        stored.insert(key.clone(), without_nulls(spec));
         let key_text = super::excerpt(key);
         let path = format!("sandbox.{key_text}");
         match Platform::parse(key) {
@@ -50,7 +56,20 @@ pub(super) fn sandbox(
             Some(_) => one(errs, &path, spec),
         }
     }
-    Some(v.clone())
+    Some(Value::Object(stored))
+}
+
+fn without_nulls(spec: &Value) -> Value {
+    match spec {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn one(errs: &mut Errors, path: &str, spec: &Value) {
@@ -63,7 +82,7 @@ fn one(errs: &mut Errors, path: &str, spec: &Value) {
     };
     errs.unknown_fields(path, spec, FIELDS);
     match spec.get("behavior") {
-        None => errs.add(format!("{path}.behavior"), "is required"),
+        None | Some(Value::Null) => errs.add(format!("{path}.behavior"), "is required"),
         Some(Value::String(b)) if BEHAVIORS.contains(&b.as_str()) => {}
         Some(other) => errs.add(
             format!("{path}.behavior"),
@@ -80,7 +99,7 @@ fn one(errs: &mut Errors, path: &str, spec: &Value) {
 }
 
 fn whole(errs: &mut Errors, path: &str, spec: &Map<String, Value>, key: &str, lo: u64, hi: u64) {
-    if let Some(v) = spec.get(key) {
+    if let Some(v) = spec.get(key).filter(|v| !v.is_null()) {
         match v.as_u64() {
             Some(n) if (lo..=hi).contains(&n) => {}
             _ => errs.add(

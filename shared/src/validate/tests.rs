@@ -200,7 +200,11 @@ fn body_and_containers_must_be_objects() {
     assert_eq!(pairs(&errors(&json!({}))), [("post", "is required")]);
     assert_eq!(
         pairs(&errors(&json!({ "post": null }))),
-        [("post", "must be an object; got null")]
+        [("post", "is required")]
+    );
+    assert_eq!(
+        pairs(&errors(&json!({ "post": { "content": null } }))),
+        [("post.content", "is required")]
     );
     assert_eq!(
         pairs(&errors(&json!({ "post": [] }))),
@@ -217,25 +221,13 @@ fn body_and_containers_must_be_objects() {
 }
 
 #[test]
-fn wrong_types_and_nulls_name_the_field_and_the_type() {
-    let cases: [(&str, Value, &str, &str); 12] = [
+fn wrong_types_name_the_field_and_the_type() {
+    let cases: [(&str, Value, &str, &str); 6] = [
         (
             "text",
             json!(42),
             "post.content.text",
             "must be a string; got a number",
-        ),
-        (
-            "text",
-            json!(null),
-            "post.content.text",
-            "must be a string; got null",
-        ),
-        (
-            "mediaType",
-            json!(null),
-            "post.content.mediaType",
-            "must be a string; got null",
         ),
         (
             "mediaType",
@@ -250,22 +242,10 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             "must be an array of URL strings; got a string",
         ),
         (
-            "imageUrls",
-            json!(null),
-            "post.content.imageUrls",
-            "must be an array of URL strings; got null",
-        ),
-        (
             "videoUrl",
             json!({}),
             "post.content.videoUrl",
             "must be a string; got an object",
-        ),
-        (
-            "videoUrl",
-            json!(null),
-            "post.content.videoUrl",
-            "must be a string; got null",
         ),
         (
             "title",
@@ -274,22 +254,10 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             "must be a string; got a boolean",
         ),
         (
-            "title",
-            json!(null),
-            "post.content.title",
-            "must be a string; got null",
-        ),
-        (
             "platform",
             json!("x"),
             "post.content.platform",
             "must be an array, e.g. [\"x\", \"threads\"]; got a string",
-        ),
-        (
-            "platform",
-            json!(null),
-            "post.content.platform",
-            "must be an array, e.g. [\"x\", \"threads\"]; got null",
         ),
     ];
     for (key, value, field, message) in cases {
@@ -305,7 +273,7 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
     let entries = json!([
         "x", 7, null, ["x"],
         { "platform": 1, "accountId": "a" },
-        { "platform": "x", "accountId": null }
+        { "platform": "x", "accountId": 5 }
     ]);
     let errs = errors(&post(json!({ "text": "hi", "platform": entries })));
     let shape = "must be a platform name or an object {\"platform\", \"accountId\"}; got";
@@ -321,9 +289,89 @@ fn wrong_types_and_nulls_name_the_field_and_the_type() {
             ),
             (
                 "post.content.platform[5].accountId",
-                "must be a string; got null"
+                "must be a string; got a number"
             ),
         ]
+    );
+}
+
+#[test]
+fn null_is_absence_for_optional_fields_and_missing_for_required_ones() {
+    // Every optional field of `post.content` may be null: the same as leaving it out.
+    let v = check(&post(json!({
+        "text": "hello",
+        "mediaType": null,
+        "imageUrls": null,
+        "videoUrl": null,
+        "title": null,
+        "platform": ["x", { "platform": "linkedin", "accountId": null }]
+    })))
+    .unwrap();
+    assert_eq!(v.content.media_type, MediaType::Text);
+    assert!(v.content.image_urls.is_empty() && v.content.video_url.is_none());
+    assert_eq!(v.content.title, None);
+    assert_eq!(
+        v.content.platform,
+        [
+            PlatformEntry::Name(Platform::X),
+            PlatformEntry::Name(Platform::Linkedin)
+        ]
+    );
+    assert_eq!(v.targets[1].account_id, None);
+    // A read-back post (text null, mediaType given) is accepted again as it is.
+    let image = check(&post(json!({
+        "text": null,
+        "mediaType": "image",
+        "imageUrls": ["https://a.example/1.jpg"],
+        "platform": ["instagram"]
+    })))
+    .unwrap();
+    assert_eq!(image.content.text, None);
+    // Null where something is required is that thing missing, named as such.
+    let cases = [
+        ("text", "post.content.text", "is required for a text post"),
+        (
+            "platform",
+            "post.content.platform",
+            "is required: name at least one platform",
+        ),
+    ];
+    for (key, field, message) in cases {
+        let mut content = json!({ "text": "hello", "platform": ["x"] });
+        content[key] = Value::Null;
+        let e = only_error(&post(content));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            (field, message),
+            "{key}"
+        );
+    }
+    let e = only_error(&post(
+        json!({ "text": "hi", "platform": [{ "platform": null, "accountId": "a" }] }),
+    ));
+    assert_eq!(
+        (e.field.as_str(), e.message.as_str()),
+        ("post.content.platform[0].platform", "is required")
+    );
+    // An array item is not optional: null there is a wrong type.
+    let e = only_error(&post(
+        json!({ "imageUrls": ["https://a.example/1.jpg", null], "platform": ["x"] }),
+    ));
+    assert_eq!(
+        (e.field.as_str(), e.message.as_str()),
+        ("post.content.imageUrls[1]", "must be a string; got null")
+    );
+    // scheduledTime and sandbox follow the same rule.
+    let body = json!({ "post": { "content": { "text": "hi", "platform": ["x"] } }, "scheduledTime": null,
+                       "sandbox": { "x": { "behavior": "rejected", "times": null }, "linkedin": null } });
+    let v = check(&body).unwrap();
+    assert_eq!(v.scheduled_time, None);
+    assert_eq!(v.sandbox, Some(json!({ "x": { "behavior": "rejected" } })));
+    let body = json!({ "post": { "content": { "text": "hi", "platform": ["x"] } },
+                       "sandbox": { "x": { "behavior": null } } });
+    assert_eq!(
+        pairs(&errors(&body)),
+        [("sandbox.x.behavior", "is required")]
     );
 }
 
@@ -478,4 +526,88 @@ fn input_is_quoted_as_a_short_escaped_excerpt() {
         errs.iter()
             .any(|e| e.field == format!("post.content.{}…", "k".repeat(EXCERPT_CHARS)))
     );
+}
+
+/// The `pattern` of a property of a request schema, compiled (ECMA-262 and the regex crate agree on the syntax the
+/// patterns use: classes, `\xHH`, `\uHHHH`).
+fn schema_pattern(schema: &Value, property: &str) -> regex::Regex {
+    let p = &schema["properties"][property];
+    let text = p["pattern"]
+        .as_str()
+        .or_else(|| p["items"]["pattern"].as_str())
+        .unwrap_or_else(|| panic!("{property} has no pattern: {p}"));
+    regex::Regex::new(text).unwrap()
+}
+
+/// Every character of the Basic Multilingual Plane's first blocks, the rest of the white space and some beyond.
+fn sample_chars() -> impl Iterator<Item = char> {
+    (0u32..0x3100)
+        .chain([0xfeff, 0xfffd, 0x1f642, 0x10ffff])
+        .filter_map(char::from_u32)
+}
+
+#[test]
+fn the_account_id_pattern_is_the_server_rule() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(AccountTarget::schema()).unwrap();
+    let re = schema_pattern(&schema, "accountId");
+    let len_ok = |s: &str| (1..=100).contains(&s.chars().count());
+    let mut strings: Vec<String> =
+        vec![String::new(), " ".into(), "a".repeat(100), "a".repeat(101)];
+    for c in sample_chars() {
+        strings.extend([
+            c.to_string(),
+            format!("a{c}b"),
+            format!("{c}a"),
+            format!("a{c}"),
+        ]);
+    }
+    for s in &strings {
+        assert_eq!(
+            re.is_match(s) && len_ok(s),
+            account_id_problem(s).is_none(),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn the_free_text_and_url_patterns_never_allow_what_the_server_refuses() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(ContentInput::schema()).unwrap();
+    for field in ["text", "title"] {
+        let re = schema_pattern(&schema, field);
+        for c in sample_chars().take(0x200) {
+            let value = format!("a{c}b");
+            let mut content = json!({ "text": "hello", "platform": ["x"] });
+            content[field] = json!(value);
+            let accepted = check(&post(content)).is_ok();
+            assert_eq!(re.is_match(&value), accepted, "{field} = {value:?}");
+        }
+    }
+    let image = schema_pattern(&schema, "imageUrls");
+    let video = schema_pattern(&schema, "videoUrl");
+    let mut urls: Vec<String> = [
+        "https://a.example/x.jpg",
+        "HTTP://a.example/x?y#z",
+        "https://a.example",
+        "ftp://a.example/x",
+        "https:/a.example/x",
+        "https://",
+        "https:///x",
+        "//a.example/x",
+        "a.example/x",
+        "https://a.example/x y",
+    ]
+    .map(String::from)
+    .to_vec();
+    urls.extend(sample_chars().map(|c| format!("https://a.example/{c}")));
+    urls.extend(sample_chars().map(|c| format!("https://a{c}b.example/")));
+    for url in &urls {
+        assert_eq!(image.is_match(url), video.is_match(url), "{url:?}");
+        if !video.is_match(url) {
+            let body = post(json!({ "videoUrl": url, "platform": ["tiktok"] }));
+            assert!(check(&body).is_err(), "the server accepts {url:?}");
+        }
+    }
 }
