@@ -13,18 +13,7 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A post's status (for the API reference: stored and sent as its name).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PostStatus {
-    Scheduled,
-    Queued,
-    Publishing,
-    Published,
-    PartiallyPublished,
-    Failed,
-    Canceled,
-}
+pub use crate::status::{PostStatus, TargetStatus};
 
 /// The status of a post at creation: `queued` (publish now) or `scheduled`.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -32,19 +21,6 @@ pub enum PostStatus {
 pub enum CreatedStatus {
     Queued,
     Scheduled,
-}
-
-/// A target's status (for the API reference: stored and sent as its name).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetStatus {
-    Pending,
-    Publishing,
-    Retrying,
-    Published,
-    Failed,
-    Unknown,
-    Canceled,
 }
 
 /// `202` body of `POST /v1/posts`.
@@ -70,7 +46,8 @@ pub struct CreatedTarget {
     pub platform: String,
     /// The connection used: the label given in the request, or the platform's default connection.
     #[schema(example = "x_main")]
-    pub account_id: String,
+    #[serde(rename = "accountId")]
+    pub label: String,
     /// Always `pending` at creation.
     #[schema(value_type = TargetStatus)]
     pub status: String,
@@ -102,7 +79,9 @@ pub struct TargetView {
     pub target_id: String,
     #[schema(value_type = Platform)]
     pub platform: String,
-    pub account_id: String,
+    /// The connection's label (`accountId` in requests).
+    #[serde(rename = "accountId")]
+    pub label: String,
     #[schema(value_type = TargetStatus)]
     pub status: String,
     /// How many publish attempts were made.
@@ -150,7 +129,7 @@ impl TargetView {
         TargetView {
             target_id: t.id,
             platform: t.platform,
-            account_id: t.account_label,
+            label: t.account_label,
             status: t.status,
             attempts: t.attempts,
             platform_post_id: t.platform_post_id,

@@ -107,8 +107,8 @@ pub struct ValidatedPost {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetRequest {
     pub platform: Platform,
-    /// `None`: the account's default connection for the platform.
-    pub account_id: Option<String>,
+    /// The connection's label (`accountId`); `None`: the account's default connection for the platform.
+    pub label: Option<String>,
 }
 
 /// A post's content as stored: `mediaType` always set (inferred when the request left it out), blank `text` and
@@ -138,7 +138,7 @@ pub enum PlatformEntry {
     Account {
         platform: Platform,
         #[serde(rename = "accountId")]
-        account_id: String,
+        label: String,
     },
 }
 
@@ -281,7 +281,8 @@ pub struct AccountTarget {
         max_length = 100,
         pattern = r"^[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
     )]
-    pub account_id: Option<String>,
+    #[serde(rename = "accountId")]
+    pub label: Option<String>,
 }
 
 /// A media URL in the API reference: `http://` or `https://` (any case), then no white space or control characters.

@@ -141,8 +141,13 @@ async fn wrong_types_at_every_field_are_refused_naming_the_field() {
         json!([null]),
     ];
     // The only replacements that still make a valid post: any text or title (an image post needs no text),
-    // "x" where "x" already is, and no scheduledTime.
+    // "x" where "x" already is, and null for an optional field (null is absence, docs/api.md): no text, title,
+    // videoUrl or scheduledTime, and mediaType inferred.
     let accepted = [
+        ("/post/content/text", json!(null)),
+        ("/post/content/title", json!(null)),
+        ("/post/content/mediaType", json!(null)),
+        ("/post/content/videoUrl", json!(null)),
         ("/post/content/text", json!("")),
         ("/post/content/text", json!("x")),
         ("/post/content/title", json!("")),

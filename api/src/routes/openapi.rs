@@ -127,7 +127,21 @@ fn complete_operation(path: &str, op: &mut Value) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
-    let mut shared: Vec<(&str, &str)> = Vec::new();
+    let shared = shared_responses(path, has_body, idempotent, secured);
+    add_error_responses(responses, shared);
+    for (status, response) in responses.iter_mut() {
+        complete_response(status, response, secured, idempotent);
+    }
+}
+
+/// The error responses an operation shares with every other of its kind (a body, a key, an id, auth).
+fn shared_responses(
+    path: &str,
+    has_body: bool,
+    idempotent: bool,
+    secured: bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut shared: Vec<(&'static str, &'static str)> = Vec::new();
     if has_body {
         shared.push((
             "400",
@@ -172,6 +186,13 @@ fn complete_operation(path: &str, op: &mut Value) {
             "`unavailable`: Postgres or Redis cannot be reached right now; retry shortly",
         ));
     }
+    shared
+}
+
+fn add_error_responses(
+    responses: &mut serde_json::Map<String, Value>,
+    shared: Vec<(&'static str, &'static str)>,
+) {
     for (status, description) in shared {
         let response = responses
             .entry(status)
@@ -185,49 +206,51 @@ fn complete_operation(path: &str, op: &mut Value) {
             });
         }
     }
-    for (status, response) in responses.iter_mut() {
-        let mut headers = response
-            .get_mut("headers")
-            .and_then(Value::as_object_mut)
-            .map(std::mem::take)
-            .unwrap_or_default();
+}
+
+/// The headers every response of an operation carries: the request id, the rate-limit state, `Retry-After`.
+fn complete_response(status: &str, response: &mut Value, secured: bool, idempotent: bool) {
+    let mut headers = response
+        .get_mut("headers")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    headers.insert(
+        "X-Request-ID".into(),
+        header_object(
+            "The request's id: the client's `X-Request-ID` when it is 1..64 characters of `[A-Za-z0-9_-]`, else a new `req_…`",
+            json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }),
+            true,
+        ),
+    );
+    if secured && status != "401" {
+        // A 404 of a path that names no route, and a 503 before the rate check, come before the budget is read.
+        let always = !matches!(status, "404" | "503");
+        rate_limit_headers(&mut headers, always);
+    }
+    if status == "429" || status == "503" {
         headers.insert(
-            "X-Request-ID".into(),
+            "Retry-After".into(),
             header_object(
-                "The request's id: the client's `X-Request-ID` when it is 1..64 characters of `[A-Za-z0-9_-]`, else a new `req_…`",
-                json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }),
+                "Seconds to wait before retrying: until the rate-limit window ends (429), or until the dependency is likely back (503)",
+                json!({ "type": "integer", "minimum": 1 }),
                 true,
             ),
         );
-        if secured && status != "401" {
-            // A 404 of a path that names no route, and a 503 before the rate check, come before the budget is read.
-            let always = !matches!(status.as_str(), "404" | "503");
-            rate_limit_headers(&mut headers, always);
-        }
-        if status == "429" {
-            headers.insert(
-                "Retry-After".into(),
-                header_object(
-                    "Seconds until the rate-limit window ends",
-                    json!({ "type": "integer", "minimum": 1 }),
-                    true,
-                ),
-            );
-        }
-        if idempotent && status.starts_with('2') {
-            headers.insert(
-                "Idempotent-Replayed".into(),
-                header_object(
-                    "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
-                    json!({ "type": "string", "enum": ["true"] }),
-                    false,
-                ),
-            );
-        }
-        response["headers"] = Value::Object(headers);
-        if let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) {
-            links.values_mut().for_each(camel_case_link);
-        }
+    }
+    if idempotent && status.starts_with('2') {
+        headers.insert(
+            "Idempotent-Replayed".into(),
+            header_object(
+                "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+                json!({ "type": "string", "enum": ["true"] }),
+                false,
+            ),
+        );
+    }
+    response["headers"] = Value::Object(headers);
+    if let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) {
+        links.values_mut().for_each(camel_case_link);
     }
 }
 

@@ -8,7 +8,7 @@ use axum::{
     response::Response,
 };
 use chrono::Utc;
-use serde_json::json;
+use serde_json::{Value, json};
 use soku_shared::store::posts::Retried;
 use soku_shared::{
     crypto::sha256,
@@ -58,42 +58,37 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency::key_from(&headers)?;
     let hash = sha256(&body.bytes);
+    let refusal = match accept(&state, &caller, &body, key.as_deref(), &hash).await {
+        Ok(accepted) => return Ok(accepted),
+        Err(refusal) => refusal,
+    };
     // A replay answers as the first request did, even if the same body would be refused now (a
-    // scheduledTime that has passed, a connection since removed): look at the key before refusing.
-    let replay_or = |refusal: ApiError| async {
-        if let Some(key) = &key
-            && let Some(answer) =
-                idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?
-        {
-            return Ok(answer);
-        }
-        Err(refusal)
-    };
-    let tolerance = chrono::Duration::seconds(state.settings.schedule_tolerance_secs as i64);
-    let post = match validate_post(&body.value, Utc::now(), tolerance) {
-        Ok(post) => post,
-        Err(ValidationFailure::Fields(fields)) => {
-            return replay_or(ApiError::validation(fields)).await;
-        }
-        Err(ValidationFailure::ScheduledTime(fields)) => {
-            return replay_or(ApiError::scheduled_time(fields)).await;
-        }
-    };
-    if post.sandbox.is_some() && caller.livemode {
-        return replay_or(ApiError::validation(vec![FieldError {
-            field: "sandbox".into(),
-            message: "only test-mode posts (made with an sk_test_ key) can ask the sandbox to misbehave; \
-                      live posts go to the real platforms"
-                .into(),
-            platform: None,
-        }]))
-        .await;
+    // scheduledTime that has passed, a connection since removed, a concurrent twin that stored its post
+    // first): look at the key before refusing.
+    if let Some(key) = &key
+        && let Some(answer) =
+            idempotency::existing(&state, &caller, key, "POST", PATH, &hash).await?
+    {
+        return Ok(answer);
     }
+    Err(refusal)
+}
+
+/// Validates the post, stores it with its targets (and the idempotency record) in one statement, and hands a
+/// post to publish now to the workers.
+async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    body: &JsonBody,
+    key: Option<&str>,
+    hash: &[u8; 32],
+) -> ApiResult<Response> {
+    let post = validated(state, caller, &body.value)?;
     let post_id = new_id(IdPrefix::Post);
     let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
-        "scheduled"
+        PostStatus::Scheduled
     } else {
-        "queued"
+        PostStatus::Queued
     };
     let targets = wanted_targets(&post);
     let content = serde_json::to_value(&post.content).map_err(ApiError::internal)?;
@@ -103,7 +98,7 @@ pub async fn create(
         id: &post_id,
         account_id: &caller.account_id,
         livemode: caller.livemode,
-        status,
+        status: status.as_str(),
         content: &content,
         scheduled_time: post.scheduled_time,
         scheduled_time_text: scheduled_time_text.as_deref(),
@@ -111,31 +106,47 @@ pub async fn create(
         targets: &targets,
         sandbox: post.sandbox.as_ref(),
     };
-    let record = key.as_deref().map(|key| IdemKey {
-        scope: idempotency::scope(&caller, key),
+    let record = key.map(|key| IdemKey {
+        scope: idempotency::scope(caller, key),
         method: "POST",
         path: PATH,
-        request_hash: &hash,
+        request_hash: hash,
     });
     let body = match posts::insert(&state.db, &new_post, record.as_ref()).await? {
         Inserted::Created { body } => body,
-        Inserted::Missing(missing) => return replay_or(missing_integrations(missing)).await,
-        Inserted::Twins(twins) => return replay_or(same_connection_twice(twins)).await,
-        // A concurrent twin stored its post first, or the key belongs to another request: answer as it did.
-        Inserted::KeyTaken => return replay_or(idempotency::in_progress()).await,
-    };
-    let job = DispatchPost {
-        post_id: post_id.clone(),
-        livemode: caller.livemode,
-        request_id,
+        Inserted::Missing(missing) => return Err(missing_integrations(missing)),
+        Inserted::Twins(twins) => return Err(same_connection_twice(twins)),
+        Inserted::KeyTaken => return Err(idempotency::in_progress()),
     };
     // A scheduled post stays in Postgres until it falls due: the reconciler hands it over then, in bounded
     // batches (a burst of posts due in one second must never reach Redis as one due set).
-    if status == "queued" {
-        hand_over_post(&state, job).await;
+    if status == PostStatus::Queued {
+        let job = DispatchPost {
+            post_id: post_id.clone(),
+            livemode: caller.livemode,
+            request_id,
+        };
+        hand_over_post(state, job).await;
     }
-    tracing::info!(post_id = %post_id, targets = targets.len(), status, "post accepted");
+    tracing::info!(post_id = %post_id, targets = targets.len(), %status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
+}
+
+/// The post as validated, or every reason it is refused.
+fn validated(state: &AppState, caller: &Caller, body: &Value) -> ApiResult<ValidatedPost> {
+    let tolerance = chrono::Duration::seconds(state.settings.schedule_tolerance_secs as i64);
+    let post = validate_post(body, Utc::now(), tolerance).map_err(|failure| match failure {
+        ValidationFailure::Fields(fields) => ApiError::validation(fields),
+        ValidationFailure::ScheduledTime(fields) => ApiError::scheduled_time(fields),
+    })?;
+    if post.sandbox.is_some() && caller.livemode {
+        return Err(ApiError::field(
+            "sandbox",
+            "only test-mode posts (made with an sk_test_ key) can ask the sandbox to misbehave; \
+             live posts go to the real platforms",
+        ));
+    }
+    Ok(post)
 }
 
 /// The targets as the request names them, each with its new id.
@@ -145,7 +156,7 @@ fn wanted_targets(post: &ValidatedPost) -> Vec<WantedTarget> {
         .map(|t| WantedTarget {
             id: new_id(IdPrefix::Target),
             platform: t.platform.as_str().to_string(),
-            account_label: t.account_id.clone(),
+            account_label: t.label.clone(),
         })
         .collect()
 }

@@ -98,14 +98,11 @@ pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Ve
         .map(|e| match e {
             PlatformEntry::Name(p) => TargetRequest {
                 platform: *p,
-                account_id: None,
+                label: None,
             },
-            PlatformEntry::Account {
-                platform,
-                account_id,
-            } => TargetRequest {
+            PlatformEntry::Account { platform, label } => TargetRequest {
                 platform: *platform,
-                account_id: Some(account_id.clone()),
+                label: Some(label.clone()),
             },
         })
         .collect();

@@ -100,10 +100,7 @@ fn platform_entry(errs: &mut Errors, path: &str, item: &Value) -> Option<Platfor
             };
             match (platform?, account_id?) {
                 (p, None) => Some(PlatformEntry::Name(p)),
-                (platform, Some(account_id)) => Some(PlatformEntry::Account {
-                    platform,
-                    account_id,
-                }),
+                (platform, Some(label)) => Some(PlatformEntry::Account { platform, label }),
             }
         }
         other => {

@@ -58,7 +58,7 @@ fn seed_text_post_is_valid() {
     assert_eq!(v.scheduled_time, None);
     let names: Vec<Platform> = v.targets.iter().map(|t| t.platform).collect();
     assert_eq!(names, [Platform::Threads, Platform::X, Platform::Linkedin]);
-    assert!(v.targets.iter().all(|t| t.account_id.is_none()));
+    assert!(v.targets.iter().all(|t| t.label.is_none()));
     let stored = serde_json::to_value(&v.content).unwrap();
     assert_eq!(stored, body["post"]["content"]);
     assert_eq!(
@@ -89,21 +89,21 @@ fn seed_image_post_is_valid() {
         v.targets[0],
         TargetRequest {
             platform: Platform::Instagram,
-            account_id: Some("ig_main".into())
+            label: Some("ig_main".into())
         }
     );
     assert_eq!(
         v.targets[1],
         TargetRequest {
             platform: Platform::Facebook,
-            account_id: Some("fb_page".into())
+            label: Some("fb_page".into())
         }
     );
     assert_eq!(
         v.targets[2],
         TargetRequest {
             platform: Platform::Linkedin,
-            account_id: None
+            label: None
         }
     );
     assert_eq!(
@@ -317,7 +317,7 @@ fn null_is_absence_for_optional_fields_and_missing_for_required_ones() {
             PlatformEntry::Name(Platform::Linkedin)
         ]
     );
-    assert_eq!(v.targets[1].account_id, None);
+    assert_eq!(v.targets[1].label, None);
     // A read-back post (text null, mediaType given) is accepted again as it is.
     let image = check(&post(json!({
         "text": null,
