@@ -35,8 +35,8 @@ die() {
     printf '[fuzz] error: %s\n' "$*" >&2
     exit 2
 }
-have() { command -v "$1" >/dev/null 2>&1; }
-rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+# shellcheck source=tests/scratch.sh
+source "$ROOT/tests/scratch.sh"
 
 # ---------------------------------------------------------------- prerequisites
 for tool in psql curl jq python3 redis-cli timeout; do
@@ -69,71 +69,10 @@ if [[ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != *" $SCHEMATHESIS_VE
 fi
 ST="$VENV/bin/schemathesis"
 
-if [[ -z "${SOKU_BIN:-}" ]]; then
-    say "SOKU_BIN not set: building with cargo build -p soku"
-    (cd "$ROOT" && cargo build -q -p soku) || die "cargo build -p soku failed"
-    SOKU_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/soku"
-fi
-[[ -x "$SOKU_BIN" ]] || die "SOKU_BIN=$SOKU_BIN is not an executable"
-SOKU_BIN="$(cd "$(dirname "$SOKU_BIN")" && pwd)/$(basename "$SOKU_BIN")"
+scratch_soku_bin
 
 # ---------------------------------------------------------------- scratch state and cleanup
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/soku-fuzz.XXXXXX")"
-DB_NAME="soku_fuzz_$(rand_hex 6)"
-_base="${ADMIN_URL%%\?*}"
-_query="${ADMIN_URL#"$_base"}"
-export DATABASE_URL="${_base%/*}/${DB_NAME}${_query}"
-export REDIS_URL
-SOKU_REDIS_PREFIX="fuzz_$(rand_hex 6)"
-export SOKU_REDIS_PREFIX
-SOKU_MASTER_KEY="$(rand_hex 32)"
-export SOKU_MASTER_KEY
-export SOKU_DATA_DIR="$WORK/data"
-unset SOKU_CONFIG
-SERVE_PID=""
-DB_CREATED=""
-
-cleanup() {
-    local rc=$?
-    if [[ -n "$SERVE_PID" ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
-        kill "$SERVE_PID" 2>/dev/null
-        wait "$SERVE_PID" 2>/dev/null
-    fi
-    if [[ "${FUZZ_KEEP:-}" == 1 ]]; then
-        say "kept: $WORK, database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX"
-        return "$rc"
-    fi
-    if [[ -n "$DB_CREATED" ]]; then
-        psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
-            say "warning: could not drop database $DB_NAME"
-    fi
-    redis-cli -u "$REDIS_URL" --scan --pattern "${SOKU_REDIS_PREFIX}:*" 2>/dev/null |
-        xargs -r -n 200 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1
-    rm -rf "$WORK"
-    return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cd "$WORK" || die "cannot cd to $WORK" # no stray ./soku.toml is picked up, and the report lands here
-
-psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB_NAME" >/dev/null || die "cannot create database $DB_NAME via $ADMIN_URL"
-DB_CREATED=1
-say "database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX, scratch $WORK"
-
-"$SOKU_BIN" migrate >"$WORK/migrate.out" 2>&1 || {
-    cat "$WORK/migrate.out" >&2
-    die "soku migrate failed"
-}
-
-admin() {
-    local out
-    if ! out="$("$SOKU_BIN" admin "$@" 2>"$WORK/admin.err")"; then
-        die "soku admin $* failed: $(cat "$WORK/admin.err")"
-    fi
-    printf '%s' "$out"
-}
-jget() { jq -er ".$1" || die "no .$1 in admin output"; }
+scratch_start fuzz "${FUZZ_KEEP:-}"
 
 # One active account with a test key (test posts publish to the sandbox, never to a platform) and a test-mode
 # connection per platform, so that posts naming an accountId can find one.
@@ -152,10 +91,10 @@ API="http://127.0.0.1:$PORT"
 # A budget no run can spend: the fuzzer must see the endpoints, not 429s.
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_BUSINESS=10000000 \
     SOKU_LOG="${SOKU_LOG:-warn}" "$SOKU_BIN" serve >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
+SCRATCH_PID=$!
 for _ in $(seq 1 150); do
     curl -fsS -o /dev/null "$API/readyz" 2>/dev/null && break
-    kill -0 "$SERVE_PID" 2>/dev/null || {
+    kill -0 "$SCRATCH_PID" 2>/dev/null || {
         tail -n 40 "$WORK/serve.log" >&2
         die "soku serve exited during start"
     }
@@ -165,7 +104,7 @@ curl -fsS -o /dev/null "$API/readyz" || {
     tail -n 40 "$WORK/serve.log" >&2
     die "soku serve did not answer $API/readyz within 30 s"
 }
-say "soku serve up at $API (pid $SERVE_PID)"
+say "soku serve up at $API (pid $SCRATCH_PID)"
 
 # ---------------------------------------------------------------- schemathesis
 SEED="${FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}"

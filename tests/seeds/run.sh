@@ -30,8 +30,8 @@ die() {
     printf '[seeds] error: %s\n' "$*" >&2
     exit 2
 }
-have() { command -v "$1" >/dev/null 2>&1; }
-rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+# shellcheck source=tests/scratch.sh
+source "$ROOT/tests/scratch.sh"
 
 # ---------------------------------------------------------------- prerequisites
 for tool in psql curl jq python3 node redis-cli timeout; do
@@ -49,72 +49,10 @@ if ! python3 -c 'import requests' 2>/dev/null; then
 fi
 node -e 'process.exit(parseInt(process.versions.node, 10) >= 18 ? 0 : 1)' || die "Node.js >= 18 is required (built-in fetch)"
 
-if [[ -z "${SOKU_BIN:-}" ]]; then
-    say "SOKU_BIN not set: building with cargo build -p soku"
-    (cd "$ROOT" && cargo build -q -p soku) || die "cargo build -p soku failed"
-    SOKU_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/soku"
-fi
-[[ -x "$SOKU_BIN" ]] || die "SOKU_BIN=$SOKU_BIN is not an executable"
-SOKU_BIN="$(cd "$(dirname "$SOKU_BIN")" && pwd)/$(basename "$SOKU_BIN")"
+scratch_soku_bin
 
 # ---------------------------------------------------------------- scratch state and cleanup
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/soku-seeds.XXXXXX")"
-DB_NAME="soku_seeds_$(rand_hex 6)"
-# Replace the database name in the admin URL (keep any ?query).
-_base="${ADMIN_URL%%\?*}"
-_query="${ADMIN_URL#"$_base"}"
-export DATABASE_URL="${_base%/*}/${DB_NAME}${_query}"
-export REDIS_URL
-SOKU_REDIS_PREFIX="seeds_$(rand_hex 6)"
-export SOKU_REDIS_PREFIX
-SOKU_MASTER_KEY="$(rand_hex 32)"
-export SOKU_MASTER_KEY
-export SOKU_DATA_DIR="$WORK/data"
-unset SOKU_CONFIG
-API_PID=""
-DB_CREATED=""
-
-cleanup() {
-    local rc=$?
-    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
-        kill "$API_PID" 2>/dev/null
-        wait "$API_PID" 2>/dev/null
-    fi
-    if [[ "${SEEDS_KEEP:-}" == 1 ]]; then
-        say "kept: $WORK, database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX"
-        return "$rc"
-    fi
-    if [[ -n "$DB_CREATED" ]]; then
-        psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
-            say "warning: could not drop database $DB_NAME"
-    fi
-    redis-cli -u "$REDIS_URL" --scan --pattern "${SOKU_REDIS_PREFIX}:*" 2>/dev/null |
-        xargs -r -n 200 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1
-    rm -rf "$WORK"
-    return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cd "$WORK" || die "cannot cd to $WORK" # so that no stray ./soku.toml is picked up
-
-psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB_NAME" >/dev/null || die "cannot create database $DB_NAME via $ADMIN_URL"
-DB_CREATED=1
-say "database $DB_NAME, Redis prefix $SOKU_REDIS_PREFIX, scratch $WORK"
-
-"$SOKU_BIN" migrate >"$WORK/migrate.out" 2>&1 || {
-    cat "$WORK/migrate.out" >&2
-    die "soku migrate failed"
-}
-
-admin() {
-    local out
-    if ! out="$("$SOKU_BIN" admin "$@" 2>"$WORK/admin.err")"; then
-        die "soku admin $* failed: $(cat "$WORK/admin.err")"
-    fi
-    printf '%s' "$out"
-}
-jget() { jq -er ".$1" || die "no .$1 in admin output"; }
+scratch_start seeds "${SEEDS_KEEP:-}"
 
 PLACEHOLDER_CREDS='{"accessToken":"placeholder"}'
 
@@ -145,10 +83,10 @@ BASE_URL="${SOKU_BASE_URL:-$API}"
 
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_TRIAL=3 SOKU_LOG="${SOKU_LOG:-info}" \
     "$SOKU_BIN" api >"$WORK/api.log" 2>&1 &
-API_PID=$!
+SCRATCH_PID=$!
 for _ in $(seq 1 150); do
     curl -fsS -o /dev/null "$API/healthz" 2>/dev/null && break
-    kill -0 "$API_PID" 2>/dev/null || {
+    kill -0 "$SCRATCH_PID" 2>/dev/null || {
         tail -n 40 "$WORK/api.log" >&2
         die "soku api exited during start"
     }
@@ -158,7 +96,7 @@ curl -fsS -o /dev/null "$API/healthz" || {
     tail -n 40 "$WORK/api.log" >&2
     die "soku api did not answer $API/healthz within 30 s"
 }
-say "soku api up at $API (pid $API_PID); examples use BASE_URL=$BASE_URL"
+say "soku api up at $API (pid $SCRATCH_PID); examples use BASE_URL=$BASE_URL"
 
 # ---------------------------------------------------------------- the examples, from docs/examples.md
 # Each runnable file is whole code blocks of the page plus one call line; the base URL becomes ours and the

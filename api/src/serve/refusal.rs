@@ -127,56 +127,55 @@ fn request_line_ok(line: &[u8]) -> bool {
 
 /// The first header line hyper would refuse, and why (the rules of RFC 9110 §5 that hyper's parser applies).
 fn header_problem(lines: &[&[u8]]) -> Option<(&'static str, String)> {
+    lines
+        .iter()
+        .find_map(|line| line_problem(line))
+        .or_else(|| framing_problem(lines))
+        .map(|message| ("invalid_header", message))
+}
+
+/// What is wrong with one header line: folding, no colon, a bad name, a control character, a bad length.
+fn line_problem(line: &[u8]) -> Option<String> {
     let shown = |bytes: &[u8]| excerpt(&String::from_utf8_lossy(bytes));
-    for line in lines {
-        if line.starts_with(b" ") || line.starts_with(b"\t") {
-            return Some((
-                "invalid_header",
-                "A header line starts with a space or tab (obsolete line folding is not accepted)."
-                    .into(),
-            ));
-        }
-        let Some(colon) = line.iter().position(|b| *b == b':') else {
-            return Some((
-                "invalid_header",
-                format!("The header line `{}` has no colon.", shown(line)),
-            ));
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        if name.is_empty() || !name.iter().all(|b| is_token(*b)) {
-            return Some((
-                "invalid_header",
-                format!(
-                    "The header name `{}` holds a character header names may not have (letters, digits and \
-                     !#$%&'*+-.^_`|~ only, no spaces).",
-                    shown(name)
-                ),
-            ));
-        }
-        if let Some(bad) = value
-            .iter()
-            .find(|b| !(**b == b'\t' || (0x20..0x7f).contains(*b) || **b >= 0x80))
-        {
-            return Some((
-                "invalid_header",
-                format!(
-                    "The value of header `{}` contains the control character 0x{bad:02x}; header values may \
-                     hold visible characters, spaces and tabs only.",
-                    shown(name)
-                ),
-            ));
-        }
-        let value = value.trim_ascii();
-        if name.eq_ignore_ascii_case(b"content-length") && !value.iter().all(u8::is_ascii_digit) {
-            return Some((
-                "invalid_header",
-                format!(
-                    "Content-Length must be a whole number of bytes; got `{}`.",
-                    shown(value)
-                ),
-            ));
-        }
+    if line.starts_with(b" ") || line.starts_with(b"\t") {
+        return Some(
+            "A header line starts with a space or tab (obsolete line folding is not accepted)."
+                .into(),
+        );
     }
+    let Some(colon) = line.iter().position(|b| *b == b':') else {
+        return Some(format!("The header line `{}` has no colon.", shown(line)));
+    };
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    if name.is_empty() || !name.iter().all(|b| is_token(*b)) {
+        return Some(format!(
+            "The header name `{}` holds a character header names may not have (letters, digits and \
+                 !#$%&'*+-.^_`|~ only, no spaces).",
+            shown(name)
+        ));
+    }
+    if let Some(bad) = value
+        .iter()
+        .find(|b| !(**b == b'\t' || (0x20..0x7f).contains(*b) || **b >= 0x80))
+    {
+        return Some(format!(
+            "The value of header `{}` contains the control character 0x{bad:02x}; header values may \
+                 hold visible characters, spaces and tabs only.",
+            shown(name)
+        ));
+    }
+    let value = value.trim_ascii();
+    if name.eq_ignore_ascii_case(b"content-length") && !value.iter().all(u8::is_ascii_digit) {
+        return Some(format!(
+            "Content-Length must be a whole number of bytes; got `{}`.",
+            shown(value)
+        ));
+    }
+    None
+}
+
+/// Content-Length headers that disagree, or a Transfer-Encoding that does not end with `chunked`.
+fn framing_problem(lines: &[&[u8]]) -> Option<String> {
     let lengths: Vec<&[u8]> = lines
         .iter()
         .filter_map(|l| split_colon(l))
@@ -184,10 +183,7 @@ fn header_problem(lines: &[&[u8]]) -> Option<(&'static str, String)> {
         .map(|(_, v)| v.trim_ascii())
         .collect();
     if lengths.windows(2).any(|w| w[0] != w[1]) {
-        return Some((
-            "invalid_header",
-            "The request has several Content-Length headers that disagree.".into(),
-        ));
+        return Some("The request has several Content-Length headers that disagree.".into());
     }
     let chunked_last = lines
         .iter()
@@ -199,10 +195,7 @@ fn header_problem(lines: &[&[u8]]) -> Option<(&'static str, String)> {
                 .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
         });
     if chunked_last == Some(false) {
-        return Some((
-            "invalid_header",
-            "Transfer-Encoding must end with `chunked`.".into(),
-        ));
+        return Some("Transfer-Encoding must end with `chunked`.".into());
     }
     None
 }

@@ -22,12 +22,53 @@ pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Ve
     let entries = platform_entries(errs, c.get("platform"));
 
     let has_video = video.present();
+    let resolved = resolve_media_type(errs, media_type, image_count, has_video);
+    require_text(errs, resolved, &text, &entries);
+    let text_ok = match &text {
+        Slot::Ok(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let derived_title = derived_title(&title, text_ok, &entries);
+    let facts = targets::Facts {
+        text: text_ok,
+        image_count,
+        has_video,
+        title: title_for_rules(&title, derived_title.as_deref()),
+    };
+    let mut seen = Vec::new();
+    for p in entries.iter().map(entry_platform) {
+        if !seen.contains(&p) {
+            seen.push(p);
+            targets::check(errs, p, &facts);
+        }
+    }
+
+    let nonblank = |s: String| (!s.trim().is_empty()).then_some(s);
+    let targets = entries.iter().map(target_request).collect();
+    let content = Content {
+        text: text.ok().and_then(nonblank),
+        media_type: resolved,
+        image_urls,
+        video_url: video.ok(),
+        title: derived_title.or_else(|| title.ok().and_then(nonblank)),
+        platform: entries,
+    };
+    (content, targets)
+}
+
+/// The media type given (checked against the media), or inferred from the media when absent.
+fn resolve_media_type(
+    errs: &mut Errors,
+    given: Slot<MediaType>,
+    image_count: Option<usize>,
+    has_video: Option<bool>,
+) -> MediaType {
     let inferred = match (has_video, image_count) {
         (Some(true), _) => MediaType::Video,
         (_, Some(n)) if n > 0 => MediaType::Image,
         _ => MediaType::Text,
     };
-    let resolved = match media_type {
+    match given {
         Slot::Ok(m) => {
             media_consistency(errs, m, image_count, has_video);
             m
@@ -42,81 +83,70 @@ pub(super) fn content(errs: &mut Errors, c: &Map<String, Value>) -> (Content, Ve
             inferred
         }
         _ => inferred,
-    };
+    }
+}
 
-    let nonblank = |s: String| (!s.trim().is_empty()).then_some(s);
-    let text_ok = match &text {
-        Slot::Ok(s) => Some(s.as_str()),
-        _ => None,
-    };
+/// A text post needs its text, unless every target is youtube (whose title is the post).
+fn require_text(
+    errs: &mut Errors,
+    media: MediaType,
+    text: &Slot<String>,
+    entries: &[PlatformEntry],
+) {
     let youtube_only = !entries.is_empty()
         && entries
             .iter()
             .all(|e| entry_platform(e) == Platform::Youtube);
-    if resolved == MediaType::Text && !youtube_only {
-        match &text {
-            Slot::Absent => errs.add("post.content.text", "is required for a text post"),
-            Slot::Ok(s) if s.trim().is_empty() => {
-                errs.add("post.content.text", "must not be empty for a text post")
-            }
-            _ => {}
-        }
+    if media != MediaType::Text || youtube_only {
+        return;
     }
+    match text {
+        Slot::Absent => errs.add("post.content.text", "is required for a text post"),
+        Slot::Ok(s) if s.trim().is_empty() => {
+            errs.add("post.content.text", "must not be empty for a text post")
+        }
+        _ => {}
+    }
+}
 
-    // A platform that needs a title (youtube) takes the first line of the text when none is given, as the
-    // docs' video example expects; the derived title is stored in the content so every reader sees the same one.
+/// A platform that needs a title (youtube) takes the first line of the text when none is given, as the docs'
+/// video example expects; the derived title is stored in the content so every reader sees the same one.
+fn derived_title(
+    title: &Slot<String>,
+    text: Option<&str>,
+    entries: &[PlatformEntry],
+) -> Option<String> {
     let needs_title = entries
         .iter()
         .any(|e| rules(entry_platform(e)).title.is_some_and(|t| t.required));
-    let derived_title = match (&title, text_ok) {
+    match (title, text) {
         (Slot::Absent, Some(t)) if needs_title => default_title(t),
         (Slot::Ok(s), Some(t)) if needs_title && s.trim().is_empty() => default_title(t),
         _ => None,
-    };
-    let title_for_rules = match (&title, &derived_title) {
-        (_, Some(d)) => Slot::Ok(d.as_str()),
+    }
+}
+
+/// The title the platforms' rules judge: the derived one, else the one given (blank counts as none).
+fn title_for_rules<'a>(title: &'a Slot<String>, derived: Option<&'a str>) -> Slot<&'a str> {
+    match (title, derived) {
+        (_, Some(d)) => Slot::Ok(d),
         (Slot::Ok(s), None) if !s.trim().is_empty() => Slot::Ok(s.as_str()),
         (Slot::Ok(_) | Slot::Absent, None) => Slot::Absent,
         _ => Slot::Invalid,
-    };
-    let facts = targets::Facts {
-        text: text_ok,
-        image_count,
-        has_video,
-        title: title_for_rules,
-    };
-    let mut seen = Vec::new();
-    for p in entries.iter().map(entry_platform) {
-        if !seen.contains(&p) {
-            seen.push(p);
-            targets::check(errs, p, &facts);
-        }
     }
+}
 
-    let targets = entries
-        .iter()
-        .map(|e| match e {
-            PlatformEntry::Name(p) => TargetRequest {
-                platform: *p,
-                label: None,
-            },
-            PlatformEntry::Account { platform, label } => TargetRequest {
-                platform: *platform,
-                label: Some(label.clone()),
-            },
-        })
-        .collect();
-    let content = Content {
-        text: text.ok().and_then(nonblank),
-        media_type: resolved,
-        image_urls,
-        video_url: video.ok(),
-        title: derived_title
-            .clone()
-            .or_else(|| title.ok().and_then(nonblank)),
-        platform: entries,
-    };
-    (content, targets)
+fn target_request(e: &PlatformEntry) -> TargetRequest {
+    match e {
+        PlatformEntry::Name(p) => TargetRequest {
+            platform: *p,
+            label: None,
+        },
+        PlatformEntry::Account { platform, label } => TargetRequest {
+            platform: *platform,
+            label: Some(label.clone()),
+        },
+    }
 }
 
 fn media_type(errs: &mut Errors, v: Option<&Value>) -> Slot<MediaType> {

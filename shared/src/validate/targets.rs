@@ -8,7 +8,7 @@
 
 use super::fields::{Errors, Slot};
 use crate::platform::Platform;
-use crate::rules::{MediaNeed, rules};
+use crate::rules::{MediaNeed, PlatformRules, TitleRule, rules};
 use crate::text::hashtag_count;
 
 /// What the per-platform rules look at, as far as it is known (`None`: the field had the wrong type, so the rules
@@ -25,34 +25,45 @@ pub(super) struct Facts<'a> {
 /// Reports every rule of platform `p` that the content breaks.
 pub(super) fn check(errs: &mut Errors, p: Platform, facts: &Facts<'_>) {
     let r = rules(p);
+    if let Some(text) = facts.text {
+        check_text(errs, p, r, text);
+    }
+    check_media(errs, p, r, facts);
+    if let Some(t) = r.title {
+        check_title(errs, p, t, &facts.title);
+    }
+}
+
+/// The text's length as the platform counts it, its forbidden characters and its hashtags.
+fn check_text(errs: &mut Errors, p: Platform, r: &PlatformRules, text: &str) {
     let what = if p == Platform::Youtube {
         "description"
     } else {
         "text"
     };
-
-    if let Some(text) = facts.text {
-        let n = r.text.counting.count(text);
-        if n > r.text.max {
-            let unit = r.text.counting.unit();
-            let message = format!(
-                "{p} counts this {what} as {n} {unit}; the limit is {}",
-                r.text.max
-            );
+    let n = r.text.counting.count(text);
+    if n > r.text.max {
+        let unit = r.text.counting.unit();
+        let message = format!(
+            "{p} counts this {what} as {n} {unit}; the limit is {}",
+            r.text.max
+        );
+        errs.add_for(p, "post.content.text", message);
+    }
+    if let Some(message) = forbidden_message(p, what, text, r.text.forbidden) {
+        errs.add_for(p, "post.content.text", message);
+    }
+    if let Some(max) = r.text.max_hashtags {
+        let n = hashtag_count(text);
+        if n > max {
+            let message = format!("{p} allows at most {max} hashtags; this text has {n}");
             errs.add_for(p, "post.content.text", message);
-        }
-        if let Some(message) = forbidden_message(p, what, text, r.text.forbidden) {
-            errs.add_for(p, "post.content.text", message);
-        }
-        if let Some(max) = r.text.max_hashtags {
-            let n = hashtag_count(text);
-            if n > max {
-                let message = format!("{p} allows at most {max} hashtags; this text has {n}");
-                errs.add_for(p, "post.content.text", message);
-            }
         }
     }
+}
 
+/// The media the platform needs, and the images it accepts.
+fn check_media(errs: &mut Errors, p: Platform, r: &PlatformRules, facts: &Facts<'_>) {
     if let (Some(images), Some(video)) = (facts.image_count, facts.has_video) {
         match r.media {
             MediaNeed::ImageOrVideo if images == 0 && !video => {
@@ -68,46 +79,47 @@ pub(super) fn check(errs: &mut Errors, p: Platform, facts: &Facts<'_>) {
             _ => {}
         }
     }
-
-    if let Some(n) = facts.image_count.filter(|n| *n > 0) {
-        match r.images {
-            None => errs.add_for(
-                p,
-                "post.content.imageUrls",
-                format!("{p} does not accept images"),
-            ),
-            Some(img) if n > img.max_per_post => {
-                let message = format!(
-                    "{p} allows at most {} images per post; this post has {n}",
-                    img.max_per_post
-                );
-                errs.add_for(p, "post.content.imageUrls", message);
-            }
-            Some(_) => {}
+    let Some(n) = facts.image_count.filter(|n| *n > 0) else {
+        return;
+    };
+    match r.images {
+        None => errs.add_for(
+            p,
+            "post.content.imageUrls",
+            format!("{p} does not accept images"),
+        ),
+        Some(img) if n > img.max_per_post => {
+            let message = format!(
+                "{p} allows at most {} images per post; this post has {n}",
+                img.max_per_post
+            );
+            errs.add_for(p, "post.content.imageUrls", message);
         }
+        Some(_) => {}
     }
+}
 
-    if let Some(t) = r.title {
-        match facts.title {
-            Slot::Absent if t.required => {
-                let message = format!("{p} needs a title (at most {} characters)", t.max_chars);
+/// A title where the platform has one: required or not, its length and forbidden characters.
+fn check_title(errs: &mut Errors, p: Platform, t: TitleRule, title: &Slot<&str>) {
+    match title {
+        Slot::Absent if t.required => {
+            let message = format!("{p} needs a title (at most {} characters)", t.max_chars);
+            errs.add_for(p, "post.content.title", message);
+        }
+        Slot::Ok(title) => {
+            let n = title.chars().count();
+            if n > t.max_chars {
+                let message = format!(
+                    "{p} allows at most {} characters in the title; this title has {n}",
+                    t.max_chars
+                );
                 errs.add_for(p, "post.content.title", message);
             }
-            Slot::Ok(title) => {
-                let n = title.chars().count();
-                if n > t.max_chars {
-                    let message = format!(
-                        "{p} allows at most {} characters in the title; this title has {n}",
-                        t.max_chars
-                    );
-                    errs.add_for(p, "post.content.title", message);
-                }
-                if let Some(message) = forbidden_message(p, "title", title, t.forbidden) {
-                    errs.add_for(p, "post.content.title", message);
-                }
+            if let Some(message) = forbidden_message(p, "title", title, t.forbidden) {
+                errs.add_for(p, "post.content.title", message);
             }
-            _ => {}
         }
+        _ => {}
     }
 }
 
