@@ -98,22 +98,18 @@ build_ok=1
 step build cargo build -p soku || build_ok=0
 step tests run_tests || true
 
-if [[ -f tests/seeds/run.sh ]]; then
+# script_step NAME SCRIPT: a script-driven step against the built binary (skipped, and failed, without one).
+script_step() {
+    [[ -f "$2" ]] || return 0
     if ((build_ok)) && [[ -x "$SOKU_BIN" ]]; then
-        step seeds bash tests/seeds/run.sh || true
+        step "$1" bash "$2" || true
     else
-        results+=("seeds skipped (no soku binary)")
+        results+=("$1 skipped (no soku binary)")
         failed=1
     fi
-fi
+}
 
-if [[ -f tests/fuzz/run.sh ]]; then
-    if ((build_ok)) && [[ -x "$SOKU_BIN" ]]; then
-        step fuzz bash tests/fuzz/run.sh || true
-    else
-        results+=("fuzz skipped (no soku binary)")
-        failed=1
-    fi
-fi
+script_step seeds tests/seeds/run.sh
+script_step fuzz tests/fuzz/run.sh
 
 summary
