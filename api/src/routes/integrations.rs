@@ -91,6 +91,7 @@ pub struct Deleted {
             ("deleteIntegration" = (operation_id = "deleteIntegration", parameters(("id" = "$response.body#/id")))))),
         (status = 400, description = "`invalid_content_type`, `invalid_json`, or `validation_error` naming every failing field (also a bad `Idempotency-Key`)", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -135,6 +136,7 @@ pub async fn create(
     responses((status = 200, body = Page<IntegrationView>),
         (status = 400, description = "`validation_error`: a bad `limit` or `cursor`, or an unknown query parameter", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -162,6 +164,7 @@ pub async fn list(
     params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "int_4kQ2mZx8LwP4vB7nR1sYe")),
     responses((status = 200, body = IntegrationView), (status = 404, body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(integration_id = %id))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -181,6 +184,7 @@ pub async fn get(
                 description = "Now 404")))),
         (status = 404, body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(integration_id = %id))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -50,6 +50,7 @@ const PATH: &str = "/v1/posts";
             `Idempotency-Key` too), `missing_integrations` (live posts: every target without a connection in \
             `details.missing`) or `invalid_scheduled_time`", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -212,6 +213,7 @@ fn missing_integrations(missing: Vec<MissingTarget>) -> ApiError {
     responses((status = 200, body = Page<PostView>),
         (status = 400, description = "`validation_error`: a bad `limit`, `cursor` or `status`, or an unknown query parameter", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -262,6 +264,7 @@ pub async fn list(
     params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "post_3hT9kQ2mZx8LwP4vB7nR1sYe")),
     responses((status = 200, body = PostView), (status = 404, body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(post_id = %id))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -282,6 +285,7 @@ pub async fn get(
         (status = 404, body = ErrorBody),
         (status = 409, description = "`conflict`: publishing has started or finished", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(post_id = %id))]
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -308,6 +312,7 @@ pub async fn cancel(
         (status = 409, description = "`conflict`: nothing to retry (the post is not `failed` or `partially_published`), \
             or `idempotency_in_progress`", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(post_id = %id))]
 pub async fn retry(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::PlatformEntry;
-use super::fields::{Errors, LEVELS, Slot, kind};
+use super::fields::{Errors, Slot, kind};
+use super::hints::LEVELS;
 use crate::platform::Platform;
 
 const MAX_TARGETS: usize = 50;

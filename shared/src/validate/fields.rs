@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::hints::unknown_field_message;
+use super::hints::{LEVELS, unknown_field_message};
 use super::{FieldError, excerpt};
 use crate::platform::Platform;
 
@@ -15,33 +15,6 @@ use crate::platform::Platform;
 pub(super) const MAX_TEXT_CHARS: usize = 63_206;
 pub(super) const MAX_TITLE_CHARS: usize = 100;
 const MAX_URL_CHARS: usize = 2048;
-
-/// The fields each object level knows, with where they belong (for hints about a field put at the wrong level).
-pub(super) const LEVELS: [(&str, &[&str], &str); 4] = [
-    (
-        "",
-        &["post", "scheduledTime", "sandbox"],
-        "at the top level of the body",
-    ),
-    ("post", &["content"], "in `post`"),
-    (
-        "post.content",
-        &[
-            "text",
-            "mediaType",
-            "imageUrls",
-            "videoUrl",
-            "platform",
-            "title",
-        ],
-        "in `post.content`",
-    ),
-    (
-        "entry",
-        &["platform", "accountId"],
-        "in an object entry of `post.content.platform`",
-    ),
-];
 
 /// A field as found in the body.
 pub(super) enum Slot<T> {

@@ -1,7 +1,32 @@
 //! Hints for unknown fields: a field that is a near-miss of a known one ("did you mean `scheduledTime`?"), or a
 //! known field put at the wrong level of the body ("`text` belongs in `post.content`").
 
-use super::fields::LEVELS;
+/// The fields each object level knows, with where they belong (for hints about a field put at the wrong level).
+pub(super) const LEVELS: [(&str, &[&str], &str); 4] = [
+    (
+        "",
+        &["post", "scheduledTime", "sandbox"],
+        "at the top level of the body",
+    ),
+    ("post", &["content"], "in `post`"),
+    (
+        "post.content",
+        &[
+            "text",
+            "mediaType",
+            "imageUrls",
+            "videoUrl",
+            "platform",
+            "title",
+        ],
+        "in `post.content`",
+    ),
+    (
+        "entry",
+        &["platform", "accountId"],
+        "in an object entry of `post.content.platform`",
+    ),
+];
 
 /// "unknown field", with a hint when `key` is close to a field of this level, or is (close to) one that belongs
 /// at another level.
