@@ -13,9 +13,6 @@
 use twitter_text::extractor::{Extract, ValidatingExtractor};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::platform::Platform;
-use crate::rules::rules;
-
 /// The length of `text` as X counts it: twitter-text's weighted length with the v3 configuration.
 ///
 /// The crate (0.3) finds URLs without a scheme (`example.com/x`) but weighs only those with one as 23, and it takes
@@ -93,22 +90,18 @@ pub fn hashtag_count(text: &str) -> usize {
 }
 
 /// The title given to a platform that needs one (youtube) when the post has none: the first non-blank line of
-/// the text, without the characters titles may not hold, cut at a word boundary to fit the platform's limit.
-pub fn default_title(text: &str) -> Option<String> {
-    let rule = rules(Platform::Youtube).title?;
+/// the text, without the characters in `forbidden`, cut at a word boundary to fit `max_chars`.
+pub fn default_title(text: &str, max_chars: usize, forbidden: &[char]) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let clean: String = line
-        .chars()
-        .filter(|c| !rule.forbidden.contains(c))
-        .collect();
+    let clean: String = line.chars().filter(|c| !forbidden.contains(c)).collect();
     let clean = clean.trim();
     if clean.is_empty() {
         return None;
     }
-    if clean.chars().count() <= rule.max_chars {
+    if clean.chars().count() <= max_chars {
         return Some(clean.to_string());
     }
-    let cut: String = clean.chars().take(rule.max_chars - 1).collect();
+    let cut: String = clean.chars().take(max_chars.saturating_sub(1)).collect();
     let cut = match cut.rfind(char::is_whitespace) {
         Some(i) if i > cut.len() / 2 => cut[..i].trim_end().to_string(),
         _ => cut,

@@ -116,12 +116,14 @@ fn derived_title(
     text: Option<&str>,
     entries: &[PlatformEntry],
 ) -> Option<String> {
-    let needs_title = entries
+    let rule = entries
         .iter()
-        .any(|e| rules(entry_platform(e)).title.is_some_and(|t| t.required));
+        .filter_map(|e| rules(entry_platform(e)).title)
+        .find(|t| t.required)?;
+    let derive = |t: &str| default_title(t, rule.max_chars, rule.forbidden);
     match (title, text) {
-        (Slot::Absent, Some(t)) if needs_title => default_title(t),
-        (Slot::Ok(s), Some(t)) if needs_title && s.trim().is_empty() => default_title(t),
+        (Slot::Absent, Some(t)) => derive(t),
+        (Slot::Ok(s), Some(t)) if s.trim().is_empty() => derive(t),
         _ => None,
     }
 }

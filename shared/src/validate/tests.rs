@@ -175,7 +175,8 @@ fn seed_video_post_takes_its_youtube_title_from_the_text() {
 
 #[test]
 fn derived_titles_fit_youtube() {
-    use crate::text::default_title;
+    let rule = crate::rules::rules(Platform::Youtube).title.unwrap();
+    let default_title = |t: &str| crate::text::default_title(t, rule.max_chars, rule.forbidden);
     assert_eq!(
         default_title("\n  <b>Launch</b> day \nrest"),
         Some("bLaunch/b day".to_string())
