@@ -261,17 +261,35 @@ _redis_pong() {
     [[ "$(redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]
 }
 
+# Whether the running Redis takes writes. One whose data directory vanished (a Redis started from a clone that
+# was deleted since) refuses every command with MISCONF; Soku loses nothing when Redis restarts empty (the
+# reconciler hands everything over again from Postgres), so such a Redis is restarted.
+_redis_writable() {
+    local cli=(redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT")
+    [[ "$("${cli[@]}" set soku:probe 1 ex 5 2>&1)" == "OK" ]]
+}
+
 start_redis() {
     have redis-server || die "redis-server not installed (run ensure_packages)"
     have redis-cli || die "redis-cli not installed (run ensure_packages)"
 
-    if _redis_pong; then
-        log "Redis already running on 127.0.0.1:$SOKU_REDIS_PORT"
-        return 0
+    # Outside the checkout: a Redis started from one clone must keep working when that clone is deleted.
+    local dir="${SOKU_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/soku}/redis-$SOKU_REDIS_PORT"
+    mkdir -p "$dir"
+    if _redis_pong || [[ "$(redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" ping 2>&1)" == MISCONF* ]]; then
+        if _redis_writable; then
+            log "Redis already running on 127.0.0.1:$SOKU_REDIS_PORT"
+            return 0
+        fi
+        log "Redis on 127.0.0.1:$SOKU_REDIS_PORT refuses writes (its data directory is gone?): restarting it"
+        redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+        local w
+        for ((w = 0; w < 30; w++)); do
+            redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" ping >/dev/null 2>&1 || break
+            sleep 0.2
+        done
     fi
 
-    local dir="$SOKU_ROOT/.soku/redis-$SOKU_REDIS_PORT"
-    mkdir -p "$dir"
     log "starting redis-server on 127.0.0.1:$SOKU_REDIS_PORT (data and log in $dir)"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$SOKU_REDIS_PORT" \
         --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" \

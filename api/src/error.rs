@@ -105,8 +105,11 @@ fn error_codes() -> utoipa::openapi::Object {
 /// What an error carries besides its message, by code (for the API reference).
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetails {
-    /// `validation_error`, `invalid_scheduled_time`: every failing field.
+    /// `validation_error`, `invalid_scheduled_time`: every failing field (the first 100).
     pub fields: Option<Vec<FieldError>>,
+    /// `validation_error`: how many failing fields were left out of `fields` (only when over 100).
+    #[schema(minimum = 1)]
+    pub omitted: Option<u64>,
     /// `missing_integrations`: every target without a connection.
     pub missing: Option<Vec<MissingTarget>>,
     /// `/readyz`'s `unavailable`: `ok` or `unreachable`.
@@ -149,10 +152,18 @@ impl ApiError {
         self
     }
 
-    pub fn validation(fields: Vec<FieldError>) -> ApiError {
+    /// `400 validation_error` listing every failing field, up to [`MAX_LISTED_FIELDS`] of them (a body with
+    /// 100,000 bad items gets a short answer; the message still counts them all).
+    pub fn validation(mut fields: Vec<FieldError>) -> ApiError {
         let message = summary("Validation failed", &fields);
-        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message)
-            .with_details(json!({ "fields": fields }))
+        let omitted = fields.len().saturating_sub(MAX_LISTED_FIELDS);
+        fields.truncate(MAX_LISTED_FIELDS);
+        let details = if omitted > 0 {
+            json!({ "fields": fields, "omitted": omitted })
+        } else {
+            json!({ "fields": fields })
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(details)
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> ApiError {
@@ -249,6 +260,9 @@ fn capped_strings(value: Value) -> Value {
 }
 
 /// "Validation failed: post.content.text: … (and 2 more)": the first problem in the message, all in details.
+/// Most failing fields listed in one `validation_error`.
+pub const MAX_LISTED_FIELDS: usize = 100;
+
 fn summary(prefix: &str, fields: &[FieldError]) -> String {
     match fields {
         [] => format!("{prefix}."),

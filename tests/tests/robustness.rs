@@ -231,6 +231,17 @@ async fn huge_strings_and_arrays_are_refused_naming_the_field() {
             field,
             "{name}: the first entry names the field"
         );
+        // The answer stays short: at most 100 fields are listed, the rest counted.
+        assert!(
+            r.failing_fields().len() <= 100,
+            "{name}: {} fields listed",
+            r.failing_fields().len()
+        );
+        assert!(
+            r.text.len() < 64 * 1024,
+            "{name}: a {} byte answer",
+            r.text.len()
+        );
     }
     api.assert_healthy().await;
 }
