@@ -24,7 +24,8 @@
 #   TARGETS (20000)  SCHEDULED (10000)  SINGLE (200)  SUSTAIN_SECS (60)  CONCURRENCY (32, load connections)
 #   SUSTAIN_RATE     posts/s in phase 4 (default: half of what phase 1 delivered, in posts of 4 targets)
 #   PHASES           which phases to run (default "1 2 3 4 5"); BULLMQ=0 is the same as leaving 5 out. Phase 5
-#                    runs `npm ci` in scripts/bench/workers/bullmq when its node_modules is missing
+#                    runs `npm ci` in scripts/bench/workers/bullmq when its node_modules is missing or older than
+#                    package-lock.json; node and npm are installed with apt-get (as root) when missing
 #   SOKU_BIN, SOKU_SINK_BIN  binaries to use instead of `cargo build --release -p soku -p soku-tests`
 #                    (CARGO_TARGET_DIR is honoured)
 #   SOKU_LOG         default warn (e.g. warn,apalis_core=debug with BENCH_KEEP=1 to keep a detailed worker log)
@@ -54,7 +55,16 @@ TARGETS=$((POSTS * NPLAT))
 BENCH_T0="$(date +%s)"
 
 bench_require_tools
-bench_have node || bench_die "node is required (Debian package nodejs)"
+# node runs the load generator; npm (phase 5) installs BullMQ from the lock file. Debian splits them into two packages.
+for tool in node npm; do
+    bench_have "$tool" && continue
+    [[ "$tool" == npm ]] && ! phase 5 && continue
+    pkg=nodejs
+    [[ "$tool" == npm ]] && pkg=npm
+    bench_say "installing $pkg"
+    bench_apt_install "$pkg" || true
+    bench_have "$tool" || bench_die "$tool is required (Debian package $pkg)"
+done
 
 # ---------------------------------------------------------------- binaries
 if [[ -z "${SOKU_BIN:-}" || -z "${SOKU_SINK_BIN:-}" ]]; then
@@ -69,8 +79,12 @@ fi
 SOKU_BIN="$(cd "$(dirname "$SOKU_BIN")" && pwd)/$(basename "$SOKU_BIN")"
 SOKU_SINK_BIN="$(cd "$(dirname "$SOKU_SINK_BIN")" && pwd)/$(basename "$SOKU_SINK_BIN")"
 
-if phase 5 && [[ ! -d "$WDIR/bullmq/node_modules" ]]; then
-    bench_say "npm ci in scripts/bench/workers/bullmq"
+# npm ci, not npm install: exactly the versions of package-lock.json (which lists the optional platform packages
+# of msgpackr-extract for every platform: npm 11 refuses a lock file without them). Redone when the lock file
+# changed since the last install.
+if phase 5 && { [[ ! -f "$WDIR/bullmq/node_modules/.package-lock.json" ]] ||
+    [[ "$WDIR/bullmq/package-lock.json" -nt "$WDIR/bullmq/node_modules/.package-lock.json" ]]; }; then
+    bench_say "npm ci in scripts/bench/workers/bullmq (npm $(npm --version 2>/dev/null))"
     (cd "$WDIR/bullmq" && npm ci --no-audit --no-fund --loglevel=error >&2) || bench_die "npm ci failed"
 fi
 
