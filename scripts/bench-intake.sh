@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Intake benchmark: POST /v1/posts end to end (auth, rate limit, idempotency, validation, insert, enqueue) on
-# loopback with wrk. A benchmark, not a test: it prints numbers and a markdown row for docs/benchmarks.md, and
-# exits non-zero only when the run itself is wrong (non-2xx responses, posts lost or extra, setup failure).
+# loopback with wrk, with a `soku worker --queues dispatch` draining the dispatch queue as in production, so that
+# every request takes the documented path (Redis takes the dispatch job). Then the ceiling, in the same run: the
+# same statement (shared/src/store/sql/insert_post.sql, prepared, same parameter types) through pgbench on the
+# same Postgres, same connections and duration; Soku's requests/s is reported as a ratio of pgbench's
+# transactions/s. A benchmark, not a test: it prints numbers and a markdown row for docs/benchmarks.md, and exits
+# non-zero only when the run itself is wrong (non-2xx responses, posts lost or extra, pgbench failing, setup).
 #
 #   scripts/bench-intake.sh                       # both runs: live key, then sk_test_ key
 #   MODES=live CONCURRENCY=128 DURATION=60s scripts/bench-intake.sh
@@ -10,6 +14,10 @@
 #   CONCURRENCY   wrk connections (default 64)          THREADS   wrk threads (default 2)
 #   DURATION      measured run (default 30s)            WARMUP    warm-up run before it (default 5s)
 #   MODES         "live test" (default), "live" or "test"
+#   WORKER        "dispatch" (default): `soku worker --queues dispatch` drains the dispatch queue during the run;
+#                 "none": no worker (the capped dispatch queue fills after 4,000 posts and later requests take the
+#                 "queue full" branch: a debug line and an extra UPDATE; counted and reported either way)
+#   CEILING=0     skip the pgbench ceiling
 #   SOKU_BIN      use this binary instead of `cargo build --release -p soku` (CARGO_TARGET_DIR is honoured)
 #   SOKU_TEST_DATABASE_URL  admin URL (default $DATABASE_URL, else postgres://soku:soku@127.0.0.1:5432/postgres);
 #                 a scratch database soku_bench_<random> is created beside it and dropped at the end
@@ -27,8 +35,25 @@ THREADS="${THREADS:-2}"
 DURATION="${DURATION:-30s}"
 WARMUP="${WARMUP:-5s}"
 MODES="${MODES:-live test}"
+WORKER="${WORKER:-dispatch}"
+CEILING="${CEILING:-1}"
+case "$DURATION" in # pgbench -T takes whole seconds; wrk takes 30s, 2m, 1h
+*s) DURATION_S="${DURATION%s}" ;;
+*m) DURATION_S=$((${DURATION%m} * 60)) ;;
+*h) DURATION_S=$((${DURATION%h} * 3600)) ;;
+*) DURATION_S="$DURATION" ;;
+esac
+[[ "$DURATION_S" =~ ^[0-9]+$ ]] || {
+    echo "DURATION=$DURATION: expected whole seconds, minutes or hours (30s, 2m)" >&2
+    exit 2
+}
+case "$WORKER" in dispatch | none) ;; *)
+    echo "WORKER=$WORKER: expected dispatch or none" >&2
+    exit 2
+    ;;
+esac
 
-bench_require_tools
+if [[ "$CEILING" == 1 ]]; then bench_require_tools pgbench; else bench_require_tools; fi
 bench_build_release
 bench_scratch_init soku_bench
 trap bench_cleanup EXIT
@@ -46,7 +71,17 @@ for p in threads x linkedin; do
         --credentials '{"accessToken":"placeholder"}' >/dev/null || exit 2
 done
 
-SOKU_RATE_LIMIT_BUSINESS=100000000 SOKU_LOG=warn bench_start_api
+# The API logs the "queue full" branch at debug (soku_shared::handoff); only that module is raised.
+API_LOG_FILTER="warn,soku_shared::handoff=debug"
+SOKU_RATE_LIMIT_BUSINESS=100000000 SOKU_LOG="$API_LOG_FILTER" bench_start_api
+if [[ "$WORKER" == dispatch ]]; then
+    # Only the dispatch queue: publish workers for the live key would call the real platforms. The dispatch jobs
+    # fan targets out to the publish queues, which nobody drains here: once one holds 4,000 jobs the rest of its
+    # targets wait in Postgres (worker side; the intake path is unchanged). A small pool: Postgres's
+    # max_connections is shared with the API's pool and pgbench's clients.
+    SOKU_DB_POOL_SIZE=8 SOKU_LOG=warn bench_start_worker --queues dispatch
+fi
+DISPATCH_SCHEDULED="$SOKU_REDIS_PREFIX:dispatch:scheduled"
 
 # ---------------------------------------------------------------- conditions
 CPU_MODEL="$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/^model name[[:space:]]*:[[:space:]]*//')"
@@ -60,21 +95,73 @@ if [[ "$COMMIT" != none ]] && ! git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null;
 fi
 WRK_VERSION="$(wrk --version 2>&1 | head -n1 | awk '{print $2}')"
 TODAY="$(date -u +%F)"
+PGBENCH_VERSION="$(pgbench --version 2>/dev/null | awk '{print $3}')"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ "$WORKER" == dispatch ]]; then
+    WORKER_TEXT="soku worker --queues dispatch (release, SOKU_DB_POOL_SIZE=8) drains the dispatch queue"
+else
+    WORKER_TEXT="no worker running (the dispatch queue fills at 4,000; refusals counted below)"
+fi
 
 cat <<EOF
 
 == Soku intake benchmark: POST /v1/posts (text post to threads, x, linkedin; unique Idempotency-Key each)
    commit       $COMMIT
-   CPU          $CPU_MODEL, nproc $NPROC (wrk and soku api share them)
-   Postgres     $PG_VERSION    Redis $REDIS_VERSION    wrk $WRK_VERSION
+   CPU          $CPU_MODEL, nproc $NPROC (wrk, soku api, the worker, pgbench and Postgres share them)
+   load average $LOAD_START at start (1, 5, 15 min; anything else running shares the cores)
+   Postgres     $PG_VERSION    Redis $REDIS_VERSION    wrk $WRK_VERSION    pgbench $PGBENCH_VERSION
    load         wrk -t$THREADS -c$CONCURRENCY -d$DURATION --latency (after a $WARMUP warm-up), loopback
-   server       soku api (release), SOKU_LOG=warn, rate limit out of the way, no worker running
+   server       soku api (release), SOKU_LOG=$API_LOG_FILTER, rate limit out of the way, DB pool ${SOKU_DB_POOL_SIZE:-32}
+   worker       $WORKER_TEXT
+   ceiling      $([[ "$CEILING" == 1 ]] && echo "pgbench -M prepared, insert_post.sql, same Postgres, right after each wrk run" || echo "skipped (CEILING=0)")
 
 EOF
 
-count_posts() { # LIVEMODE(true|false) -> number of posts of the bench account in that mode
-    psql "$DATABASE_URL" -AtqX -v ON_ERROR_STOP=1 \
-        -c "SELECT count(*) FROM posts WHERE account_id = '$ACCT' AND livemode = $1" 2>/dev/null
+count_posts() { # LIVEMODE(true|false) -> "posts refused": posts of the bench account in that mode (pgbench's
+    # excluded), and those the "queue full" branch left for the reconciler (queued, enqueued_at cleared)
+    psql "$DATABASE_URL" -AtqX -v ON_ERROR_STOP=1 -F ' ' -c "SELECT count(*),
+            count(*) FILTER (WHERE status = 'queued' AND enqueued_at IS NULL)
+        FROM posts WHERE account_id = '$ACCT' AND livemode = $1 AND id NOT LIKE 'post_pgb%'" 2>/dev/null
+}
+queue_full_lines() { grep -c 'queue full' "$BENCH_WORK/api.log" 2>/dev/null || true; }
+dispatch_waiting() { redis-cli -u "$REDIS_URL" zcard "$DISPATCH_SCHEDULED" 2>/dev/null || echo "?"; }
+
+# The pgbench script, from the statement the server compiles in.
+if [[ "$CEILING" == 1 ]]; then
+    python3 "$BENCH_DIR/intake-pgbench.py" 3 >"$BENCH_WORK/intake.pgbench" || bench_die "intake-pgbench.py failed"
+fi
+RETENTION_HOURS="$(sed -n 's/^pub const RETENTION_HOURS: i64 = \([0-9]*\);/\1/p' "$ROOT/shared/src/store/idempotency.rs")"
+RETENTION_HOURS="${RETENTION_HOURS:-24}"
+
+# ceiling LIVEMODE -> runs pgbench; prints "tps transactions failed clients" or returns 1 (output in the log)
+ceiling() {
+    local livemode="$1" content hash max used clients out tps txns failed
+    content="$(psql "$DATABASE_URL" -AtqX -c "SELECT content::text FROM posts
+        WHERE account_id = '$ACCT' AND livemode = $livemode AND id NOT LIKE 'post_pgb%' LIMIT 1")"
+    hash="$(psql "$DATABASE_URL" -AtqX -c "SELECT encode(request_hash, 'hex') FROM idempotency_keys
+        WHERE account_id = '$ACCT' AND livemode = $livemode AND key NOT LIKE 'bench-pgb-%' LIMIT 1")"
+    [[ -n "$content" && -n "$hash" ]] || return 1
+    # Postgres's connections are shared with the API's and the worker's pools (idle, still open) and with
+    # whoever else uses this server: stay below max_connections.
+    max="$(psql "$DATABASE_URL" -AtqX -c 'SHOW max_connections')"
+    used="$(psql "$DATABASE_URL" -AtqX -c 'SELECT count(*) FROM pg_stat_activity')"
+    clients=$((CONCURRENCY < max - used - 5 ? CONCURRENCY : max - used - 5))
+    ((clients >= 1)) || return 1
+    pgbench -n -M prepared -f "$BENCH_WORK/intake.pgbench" -c "$clients" -j "$THREADS" -T "$DURATION_S" \
+        -D p2="$ACCT" -D p3="$livemode" -D p4=queued -D p5="$content" -D p9='{0,1,2}' \
+        -D p10='{threads,x,linkedin}' -D p11='{NULL,NULL,NULL}' -D p14=POST -D p15=/v1/posts \
+        -D p16="\\x$hash" -D p17="$RETENTION_HOURS" "$DATABASE_URL" >"$BENCH_WORK/pgbench-$livemode.out" 2>&1 ||
+        return 1
+    out="$(cat "$BENCH_WORK/pgbench-$livemode.out")"
+    tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")"
+    txns="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
+    failed="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")"
+    [[ -n "$tps" && -n "$txns" ]] || return 1
+    echo "$tps $txns ${failed:-0} $clients"
+}
+pgb_posts() { # LIVEMODE -> posts pgbench stored in that mode
+    psql "$DATABASE_URL" -AtqX -c "SELECT count(*) FROM posts
+        WHERE account_id = '$ACCT' AND livemode = $1 AND id LIKE 'post_pgb%'" 2>/dev/null
 }
 
 ROWS=()
@@ -95,14 +182,18 @@ for mode in $MODES; do
     wrk -t"$THREADS" -c"$CONCURRENCY" -d"$WARMUP" -s "$BENCH_DIR/intake.lua" "$BENCH_API" -- "$key" "w$tag" \
         >"$BENCH_WORK/wrk-$mode-warmup.out" 2>&1
     sleep 1 # let the warm-up's in-flight tail land before counting
-    before="$(count_posts "$livemode")"
+    read -r before refused_before <<<"$(count_posts "$livemode")"
+    full_before="$(queue_full_lines)"
+    waiting_before="$(dispatch_waiting)"
 
     bench_say "$mode: measuring $DURATION at $CONCURRENCY connections"
     wrk -t"$THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency -s "$BENCH_DIR/intake.lua" "$BENCH_API" -- "$key" "m$tag" \
         >"$BENCH_WORK/wrk-$mode.out" 2>&1
     wrk_rc=$?
     sleep 2 # requests still in flight when wrk stopped may still be committed
-    after="$(count_posts "$livemode")"
+    read -r after refused_after <<<"$(count_posts "$livemode")"
+    full_after="$(queue_full_lines)"
+    waiting_after="$(dispatch_waiting)"
 
     echo "--- $mode key (${key:0:8}…)"
     grep -vE '^BENCH_' "$BENCH_WORK/wrk-$mode.out" | sed 's/^/   /'
@@ -118,10 +209,12 @@ for mode in $MODES; do
     grep -E '^BENCH_(STATUS|BODY) ' "$BENCH_WORK/wrk-$mode.out" | sed 's/^BENCH_/   /'
 
     verdict=ok
+    refused="?"
     if [[ -z "$before" || -z "$after" ]]; then
         db_note="could not count posts in the database"
         verdict=FAIL
     else
+        refused=$((refused_after - refused_before))
         stored=$((after - before))
         extra=$((stored - s202))
         if ((extra < 0)); then
@@ -141,21 +234,49 @@ for mode in $MODES; do
         db_note="$db_note; $((s2xx - s202)) 2xx responses were not 202"
         verdict=FAIL
     fi
+
+    # The ceiling: the same statement through pgbench, same Postgres, same connections (within what Postgres
+    # has left) and duration, the API and worker idle.
+    ceil_note="skipped (CEILING=0)" ratio="–" tps="–"
+    if [[ "$CEILING" == 1 ]]; then
+        bench_say "$mode: ceiling, pgbench for ${DURATION_S}s"
+        pgb_before="$(pgb_posts "$livemode")"
+        if read -r tps txns pgb_failed clients <<<"$(ceiling "$livemode")" && [[ -n "$tps" ]]; then
+            pgb_stored=$(($(pgb_posts "$livemode") - pgb_before))
+            ratio="$(awk -v a="$rps" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"
+            tps="$(awk -v t="$tps" 'BEGIN { printf "%.1f", t }')"
+            ceil_note="$tps transactions/s ($txns in ${DURATION_S}s, $pgb_failed failed, $clients clients, -j$THREADS); $pgb_stored posts stored"
+            if ((pgb_failed > 0 || pgb_stored != txns)); then
+                ceil_note="$ceil_note: FAIL (every transaction must store one post)"
+                verdict=FAIL
+            fi
+        else
+            ceil_note="FAIL: pgbench did not run; $(tail -n 5 "$BENCH_WORK/pgbench-$livemode.out" 2>/dev/null | tr '\n' ' ')"
+            tps="–"
+            verdict=FAIL
+        fi
+    fi
     [[ "$verdict" == ok ]] || STATUS=1
 
     printf '   requests/s   %s\n' "$rps"
     printf '   latency      p50 %s ms, p99 %s ms\n' "$p50" "$p99"
     printf '   responses    %s total, %s 202, %s non-2xx, %s socket errors\n' "$requests" "$s202" "$non2xx" "$sockerr"
     printf '   database     %s\n' "$db_note"
+    printf '   queue full   %s posts left for the reconciler (Postgres), %s "queue full" lines in the API log; dispatch queue waiting %s before, %s after (cap 4,000)\n' \
+        "$refused" "$((full_after - full_before))" "$waiting_before" "$waiting_after"
+    printf '   ceiling      %s\n' "$ceil_note"
+    printf '   ratio        %s of the ceiling (Soku requests/s ÷ pgbench transactions/s)\n' "$ratio"
     printf '   verdict      %s\n\n' "$verdict"
 
-    ROWS+=("| $TODAY | \`$COMMIT\` | $mode | $CONCURRENCY | $DURATION | $rps | $p50 | $p99 | $non2xx | $CPU_MODEL | $NPROC | $PG_VERSION | $REDIS_VERSION |")
+    ROWS+=("| $TODAY | \`$COMMIT\` | $mode | $CONCURRENCY | $DURATION | $WORKER | $rps | $p50 | $p99 | $non2xx | $refused | $tps | $ratio | $CPU_MODEL | $NPROC | $PG_VERSION | $REDIS_VERSION |")
 done
 
+echo "Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+echo
 echo "Markdown for docs/benchmarks.md:"
 echo
-echo "| date | commit | key | connections | duration | requests/s | p50 ms | p99 ms | non-2xx | CPU | nproc | Postgres | Redis |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| date | commit | key | connections | duration | worker | requests/s | p50 ms | p99 ms | non-2xx | queue full | pgbench tps | ratio | CPU | nproc | Postgres | Redis |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
 exit "$STATUS"

@@ -1,13 +1,17 @@
 # shellcheck shell=bash
 # Helpers for scripts/bench-*.sh. Source it; don't run it.
 #
-#   bench_require_tools        psql, redis-cli, curl, jq, wrk (wrk and jq installed with apt-get when root)
+#   bench_require_tools [TOOL...]  psql, redis-cli, curl, jq, wrk and the TOOLs named (e.g. pgbench); missing ones
+#                              installed with apt-get when root
 #   bench_build_release        SOKU_BIN, or `cargo build --release -p soku` (honours CARGO_TARGET_DIR)
 #   bench_scratch_init PREFIX  scratch dir, database PREFIX_<random>, Redis prefix, master key; exports
 #                              DATABASE_URL, REDIS_URL, SOKU_REDIS_PREFIX, SOKU_MASTER_KEY, SOKU_DATA_DIR
 #   bench_cleanup              trap handler: stop the API, drop the database, delete the Redis keys
 #   bench_migrate, bench_admin ARGS..., bench_jget FIELD
 #   bench_start_api            `soku api` on a free loopback port (env passed through); sets BENCH_API, BENCH_API_PID
+#   bench_start_worker ARGS... `soku worker ARGS...` (env passed through), its /metrics on a free loopback port;
+#                              sets BENCH_WORKER_PID (stopped by bench_cleanup)
+#   bench_free_port            a free loopback TCP port
 
 bench_say() { printf '[bench] %s\n' "$*" >&2; }
 bench_die() {
@@ -27,13 +31,24 @@ bench_apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
 }
 
+# pgbench: Debian's /usr/bin/pgbench is a wrapper (postgresql-client-common) that fails without the server
+# package, which holds the program; so "present" means "answers --version".
+bench_tool_ok() {
+    if [[ "$1" == pgbench ]]; then
+        pgbench --version >/dev/null 2>&1
+    else
+        bench_have "$1"
+    fi
+}
+
 bench_require_tools() {
     local tool pkg
-    for tool in wrk jq psql redis-cli curl python3; do
-        bench_have "$tool" && continue
+    for tool in wrk jq psql redis-cli curl python3 "$@"; do
+        bench_tool_ok "$tool" && continue
         case "$tool" in
         wrk | jq) pkg="$tool" ;;
         psql) pkg=postgresql-client ;;
+        pgbench) pkg=postgresql ;;
         redis-cli) pkg=redis-tools ;;
         *) pkg="" ;;
         esac
@@ -41,7 +56,7 @@ bench_require_tools() {
             bench_say "installing $pkg"
             bench_apt_install "$pkg" || true
         fi
-        bench_have "$tool" || bench_die "$tool is required (Debian package ${pkg:-$tool})"
+        bench_tool_ok "$tool" || bench_die "$tool is required (Debian package ${pkg:-$tool})"
     done
 }
 
@@ -72,6 +87,7 @@ bench_scratch_init() {
     export SOKU_DATA_DIR="$BENCH_WORK/data"
     unset SOKU_CONFIG
     BENCH_API_PID=""
+    BENCH_WORKER_PID=""
     BENCH_DB_CREATED=""
     cd "$BENCH_WORK" || bench_die "cannot cd to $BENCH_WORK" # no stray ./soku.toml
     psql "$BENCH_ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $BENCH_DB" >/dev/null ||
@@ -81,11 +97,13 @@ bench_scratch_init() {
 }
 
 bench_cleanup() {
-    local rc=$?
-    if [[ -n "${BENCH_API_PID:-}" ]] && kill -0 "$BENCH_API_PID" 2>/dev/null; then
-        kill "$BENCH_API_PID" 2>/dev/null
-        wait "$BENCH_API_PID" 2>/dev/null
-    fi
+    local rc=$? pid
+    for pid in "${BENCH_WORKER_PID:-}" "${BENCH_API_PID:-}"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
     if [[ "${BENCH_KEEP:-}" == 1 ]]; then
         bench_say "kept: $BENCH_WORK, database $BENCH_DB, Redis prefix $SOKU_REDIS_PREFIX"
         return "$rc"
@@ -119,9 +137,11 @@ bench_admin() {
 
 bench_jget() { jq -er ".$1" || bench_die "no .$1 in admin output"; }
 
+bench_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 bench_start_api() {
     local port
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    port="$(bench_free_port)"
     BENCH_API="http://127.0.0.1:$port"
     SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" api >"$BENCH_WORK/api.log" 2>&1 &
     BENCH_API_PID=$!
@@ -139,4 +159,24 @@ bench_start_api() {
         bench_die "soku api did not answer $BENCH_API/healthz within 30 s"
     }
     bench_say "soku api up at $BENCH_API (pid $BENCH_API_PID)"
+}
+
+bench_start_worker() {
+    local port _
+    port="$(bench_free_port)"
+    SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$port" "$SOKU_BIN" worker "$@" >"$BENCH_WORK/worker.log" 2>&1 &
+    BENCH_WORKER_PID=$!
+    for _ in $(seq 1 150); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+        kill -0 "$BENCH_WORKER_PID" 2>/dev/null || {
+            tail -n 40 "$BENCH_WORK/worker.log" >&2
+            bench_die "soku worker exited during start"
+        }
+        sleep 0.2
+    done
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || {
+        tail -n 40 "$BENCH_WORK/worker.log" >&2
+        bench_die "soku worker did not answer http://127.0.0.1:$port/healthz within 30 s"
+    }
+    bench_say "soku worker $* up (pid $BENCH_WORKER_PID)"
 }
