@@ -113,7 +113,7 @@ cat <<EOF
    load         wrk -t$THREADS -c$CONCURRENCY -d$DURATION --latency (after a $WARMUP warm-up), loopback
    server       soku api (release), SOKU_LOG=$API_LOG_FILTER, rate limit out of the way, DB pool ${SOKU_DB_POOL_SIZE:-32}
    worker       $WORKER_TEXT
-   ceiling      $([[ "$CEILING" == 1 ]] && echo "pgbench -M prepared, insert_post.sql, same Postgres, right after each wrk run" || echo "skipped (CEILING=0)")
+   ceiling      $([[ "$CEILING" == 1 ]] && echo "pgbench -M prepared, insert_post.sql, plan_cache_mode=force_generic_plan as Soku, same Postgres, right after each wrk run" || echo "skipped (CEILING=0)")
 
 EOF
 
@@ -147,10 +147,12 @@ ceiling() {
     used="$(psql "$DATABASE_URL" -AtqX -c 'SELECT count(*) FROM pg_stat_activity')"
     clients=$((CONCURRENCY < max - used - 5 ? CONCURRENCY : max - used - 5))
     ((clients >= 1)) || return 1
-    pgbench -n -M prepared -f "$BENCH_WORK/intake.pgbench" -c "$clients" -j "$THREADS" -T "$DURATION_S" \
-        -D p2="$ACCT" -D p3="$livemode" -D p4=queued -D p5="$content" -D p9='{0,1,2}' \
-        -D p10='{threads,x,linkedin}' -D p11='{NULL,NULL,NULL}' -D p14=POST -D p15=/v1/posts \
-        -D p16="\\x$hash" -D p17="$RETENTION_HOURS" "$DATABASE_URL" >"$BENCH_WORK/pgbench-$livemode.out" 2>&1 ||
+    # The session settings Soku's pool sets on every connection (shared/src/store/mod.rs, options()).
+    PGOPTIONS="-c plan_cache_mode=force_generic_plan" \
+        pgbench -n -M prepared -f "$BENCH_WORK/intake.pgbench" -c "$clients" -j "$THREADS" -T "$DURATION_S" \
+            -D p2="$ACCT" -D p3="$livemode" -D p4=queued -D p5="$content" -D p9='{0,1,2}' \
+            -D p10='{threads,x,linkedin}' -D p11='{NULL,NULL,NULL}' -D p14=POST -D p15=/v1/posts \
+            -D p16="\\x$hash" -D p17="$RETENTION_HOURS" "$DATABASE_URL" >"$BENCH_WORK/pgbench-$livemode.out" 2>&1 ||
         return 1
     out="$(cat "$BENCH_WORK/pgbench-$livemode.out")"
     tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")"
