@@ -156,7 +156,13 @@ impl Drop for PrivatePostgres {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        if !std::thread::panicking() {
+        // A failed test keeps the server's log.
+        if std::thread::panicking() {
+            eprintln!(
+                "kept the private Postgres's directory {}",
+                self.root.display()
+            );
+        } else {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
