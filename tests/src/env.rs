@@ -65,6 +65,12 @@ impl TestEnv {
     pub async fn new() -> Self {
         let admin_url =
             std::env::var("SOKU_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+        Self::on_postgres(&admin_url).await
+    }
+
+    /// Like [`TestEnv::new`], on the Postgres server `admin_url` connects to (a test's private server).
+    pub async fn on_postgres(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_string();
         let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.into());
         let db_name = format!("soku_t_{}", random_lower(16));
         let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {

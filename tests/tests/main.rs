@@ -14,6 +14,7 @@ mod openapi_health;
 mod openapi_spec;
 mod platform_rules;
 mod post_lifecycle;
+mod postgres_restart;
 mod posts;
 mod publishing;
 mod rate_limit;
