@@ -153,14 +153,8 @@ METRICS_PORT="$(free_port)"
 METRICS="http://127.0.0.1:$METRICS_PORT/metrics"
 SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" "$SOKU_BIN" worker >"$BENCH_WORK/worker.log" 2>&1 &
 WORKER_PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$METRICS_PORT/healthz" 2>/dev/null && break
-    kill -0 "$WORKER_PID" 2>/dev/null || {
-        tail -n 40 "$BENCH_WORK/worker.log" >&2
-        bench_die "soku worker exited during start"
-    }
-    sleep 0.2
-done
+wait_for_http "http://127.0.0.1:$METRICS_PORT/healthz" "$WORKER_PID" "$BENCH_WORK/worker.log" ||
+    bench_die "soku worker did not come up"
 bench_say "soku worker up (pid $WORKER_PID, metrics $METRICS), sink $SINK (pid $SINK_PID)"
 
 # ---------------------------------------------------------------- measuring helpers

@@ -10,6 +10,9 @@
 #   admin ARGS...           `soku admin ARGS`, dying with its stderr when it fails
 #   jget FIELD              a field of the JSON on stdin
 
+# shellcheck source=scripts/wait-for-http.sh
+source "$ROOT/scripts/wait-for-http.sh"
+
 have() { command -v "$1" >/dev/null 2>&1; }
 rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 

@@ -13,6 +13,9 @@
 #                              sets BENCH_WORKER_PID (stopped by bench_cleanup)
 #   bench_free_port            a free loopback TCP port
 
+# shellcheck source=scripts/wait-for-http.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../wait-for-http.sh"
+
 bench_say() { printf '[bench] %s\n' "$*" >&2; }
 bench_die() {
     printf '[bench] error: %s\n' "$*" >&2
@@ -145,38 +148,17 @@ bench_start_api() {
     BENCH_API="http://127.0.0.1:$port"
     SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" api >"$BENCH_WORK/api.log" 2>&1 &
     BENCH_API_PID=$!
-    local _
-    for _ in $(seq 1 150); do
-        curl -fsS -o /dev/null "$BENCH_API/healthz" 2>/dev/null && break
-        kill -0 "$BENCH_API_PID" 2>/dev/null || {
-            tail -n 40 "$BENCH_WORK/api.log" >&2
-            bench_die "soku api exited during start"
-        }
-        sleep 0.2
-    done
-    curl -fsS -o /dev/null "$BENCH_API/healthz" || {
-        tail -n 40 "$BENCH_WORK/api.log" >&2
-        bench_die "soku api did not answer $BENCH_API/healthz within 30 s"
-    }
+    wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" ||
+        bench_die "soku api did not come up at $BENCH_API"
     bench_say "soku api up at $BENCH_API (pid $BENCH_API_PID)"
 }
 
 bench_start_worker() {
-    local port _
+    local port
     port="$(bench_free_port)"
     SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$port" "$SOKU_BIN" worker "$@" >"$BENCH_WORK/worker.log" 2>&1 &
     BENCH_WORKER_PID=$!
-    for _ in $(seq 1 150); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-        kill -0 "$BENCH_WORKER_PID" 2>/dev/null || {
-            tail -n 40 "$BENCH_WORK/worker.log" >&2
-            bench_die "soku worker exited during start"
-        }
-        sleep 0.2
-    done
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || {
-        tail -n 40 "$BENCH_WORK/worker.log" >&2
-        bench_die "soku worker did not answer http://127.0.0.1:$port/healthz within 30 s"
-    }
+    wait_for_http "http://127.0.0.1:$port/healthz" "$BENCH_WORKER_PID" "$BENCH_WORK/worker.log" ||
+        bench_die "soku worker did not come up"
     bench_say "soku worker $* up (pid $BENCH_WORKER_PID)"
 }

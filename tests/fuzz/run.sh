@@ -92,18 +92,7 @@ API="http://127.0.0.1:$PORT"
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_BUSINESS=10000000 \
     SOKU_LOG="${SOKU_LOG:-warn}" "$SOKU_BIN" serve >"$WORK/serve.log" 2>&1 &
 SCRATCH_PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS -o /dev/null "$API/readyz" 2>/dev/null && break
-    kill -0 "$SCRATCH_PID" 2>/dev/null || {
-        tail -n 40 "$WORK/serve.log" >&2
-        die "soku serve exited during start"
-    }
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$API/readyz" || {
-    tail -n 40 "$WORK/serve.log" >&2
-    die "soku serve did not answer $API/readyz within 30 s"
-}
+wait_for_http "$API/readyz" "$SCRATCH_PID" "$WORK/serve.log" || die "soku serve did not become ready at $API"
 say "soku serve up at $API (pid $SCRATCH_PID)"
 
 # ---------------------------------------------------------------- schemathesis

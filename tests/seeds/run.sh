@@ -84,18 +84,7 @@ BASE_URL="${SOKU_BASE_URL:-$API}"
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_TRIAL=3 SOKU_LOG="${SOKU_LOG:-info}" \
     "$SOKU_BIN" api >"$WORK/api.log" 2>&1 &
 SCRATCH_PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS -o /dev/null "$API/healthz" 2>/dev/null && break
-    kill -0 "$SCRATCH_PID" 2>/dev/null || {
-        tail -n 40 "$WORK/api.log" >&2
-        die "soku api exited during start"
-    }
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$API/healthz" || {
-    tail -n 40 "$WORK/api.log" >&2
-    die "soku api did not answer $API/healthz within 30 s"
-}
+wait_for_http "$API/healthz" "$SCRATCH_PID" "$WORK/api.log" || die "soku api did not come up at $API"
 say "soku api up at $API (pid $SCRATCH_PID); examples use BASE_URL=$BASE_URL"
 
 # ---------------------------------------------------------------- the examples, from docs/examples.md

@@ -57,8 +57,12 @@ impl<'a> Req<'a> {
 
     /// A JSON body with `Content-Type: application/json`.
     pub fn json(self, body: &Value) -> Self {
-        self.header("content-type", "application/json")
-            .body(body.to_string().into_bytes())
+        self.json_text(body.to_string())
+    }
+
+    /// Text sent as it is, as `Content-Type: application/json` (malformed or unusual JSON on purpose).
+    pub fn json_text(self, body: impl Into<Vec<u8>>) -> Self {
+        self.header("content-type", "application/json").body(body)
     }
 
     /// A body as given, with no content type unless one is set with [`Req::header`].

@@ -17,8 +17,7 @@ async fn every_error_has_the_shape_and_the_request_id() {
             .await,
         api.post("/v1/posts")
             .key(&acct.live_key)
-            .header("content-type", "application/json")
-            .body("{")
+            .json_text("{")
             .send()
             .await,
         api.post_json("/v1/posts", &acct.test_key, &json!({"post": {}}))
@@ -174,8 +173,7 @@ async fn body_that_is_not_json_is_refused() {
         let r = api
             .post("/v1/posts")
             .key(&acct.test_key)
-            .header("content-type", "application/json")
-            .body(body)
+            .json_text(body)
             .send()
             .await;
         assert_eq!(r.status, 400, "{body:?}: {}", r.text);

@@ -357,8 +357,7 @@ async fn error_bodies_quote_input_only_as_a_short_escaped_excerpt() {
     let r = api
         .post("/v1/posts")
         .key(&acct.test_key)
-        .header("content-type", "application/json")
-        .body(body.to_string())
+        .json_text(body.to_string())
         .send()
         .await;
     r.error(400, "validation_error");
@@ -415,8 +414,7 @@ async fn duplicate_json_keys_are_refused_naming_the_key() {
         let r = api
             .post("/v1/posts")
             .key(&acct.test_key)
-            .header("content-type", "application/json")
-            .body(body)
+            .json_text(body)
             .send()
             .await;
         let error = r.error(400, "invalid_json");
@@ -429,8 +427,7 @@ async fn duplicate_json_keys_are_refused_naming_the_key() {
     let r = api
         .post("/v1/integrations")
         .key(&acct.live_key)
-        .header("content-type", "application/json")
-        .body(r#"{"platform": "x", "accountId": "a", "accountId": "b", "credentials": {"accessToken": "t"}}"#)
+        .json_text(r#"{"platform": "x", "accountId": "a", "accountId": "b", "credentials": {"accessToken": "t"}}"#)
         .send()
         .await;
     r.error(400, "invalid_json");

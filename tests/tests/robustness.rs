@@ -8,12 +8,7 @@ use std::time::Duration;
 use soku_tests::*;
 
 async fn post_raw(api: &ApiProc, key: &str, body: impl Into<Vec<u8>>) -> Resp {
-    api.post("/v1/posts")
-        .key(key)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
+    api.post("/v1/posts").key(key).json_text(body).send().await
 }
 
 fn valid_body() -> Value {
@@ -268,8 +263,7 @@ async fn deeply_nested_json_is_refused_cleanly() {
     let r = api
         .post("/v1/integrations")
         .key(&acct.live_key)
-        .header("content-type", "application/json")
-        .body(arrays)
+        .json_text(arrays)
         .send()
         .await;
     r.error(400, "invalid_json");
