@@ -152,7 +152,7 @@ ceiling() {
         pgbench -n -M prepared -f "$BENCH_WORK/intake.pgbench" -c "$clients" -j "$THREADS" -T "$DURATION_S" \
             -D p2="$ACCT" -D p3="$livemode" -D p4=queued -D p5="$content" -D p9='{0,1,2}' \
             -D p10='{threads,x,linkedin}' -D p11='{NULL,NULL,NULL}' -D p14=POST -D p15=/v1/posts \
-            -D p16="\\x$hash" -D p17="$RETENTION_HOURS" "$DATABASE_URL" >"$BENCH_WORK/pgbench-$livemode.out" 2>&1 ||
+            -D p16="\\x$hash" -D p17="$RETENTION_HOURS" -D p19=60 "$DATABASE_URL" >"$BENCH_WORK/pgbench-$livemode.out" 2>&1 ||
         return 1
     out="$(cat "$BENCH_WORK/pgbench-$livemode.out")"
     tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")"

@@ -1,8 +1,8 @@
 //! Handing work to Redis: the one place where a job is pushed, and where what Redis did not take is marked
 //! "not handed over" in Postgres. Redis may refuse (its queue is at the cap, see `redis_queue`), fail, or lose
 //! a job later; every job's row is in Postgres first, so the reconciler hands over whatever is marked, and a
-//! push that fails delays work, never loses it. The API (a post to publish now), the dispatch job (a post's
-//! targets) and the reconciler (due and stale work) all go through [`hand_over`].
+//! push that fails delays work, never loses it. The API (a post to publish now, or retried) and the
+//! reconciler (due, retried and stale work) both go through [`hand_over`].
 
 use redis::aio::ConnectionManager;
 
@@ -38,13 +38,11 @@ pub async fn hand_over<T: Payload>(
 }
 
 async fn mark_not_handed_over<T: Payload>(db: &Db, jobs: &[T]) -> Result<(), sqlx::Error> {
-    let (mut posts, mut targets) = (Vec::new(), Vec::new());
-    for job in jobs {
-        match job.row() {
-            Row::Post(id) => posts.push(id.to_string()),
-            Row::Target(id) => targets.push(id.to_string()),
-        }
-    }
-    publish::unmark_posts(db, &posts).await?;
+    let targets: Vec<String> = jobs
+        .iter()
+        .map(|job| match job.row() {
+            Row::Target(id) => id.to_string(),
+        })
+        .collect();
     publish::unmark_targets(db, &targets).await
 }

@@ -3,17 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Turn a post into one publish job per target. Safe to run twice: the worker starts with a conditional
-/// state change in Postgres.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DispatchPost {
-    pub post_id: String,
-    pub livemode: bool,
-    /// The request that created (or retried) the post, so one id follows it into every log line.
-    pub request_id: String,
-}
-
 /// Publish one target. Safe to run twice: the worker first takes a lease on the target in Postgres, which
 /// only a `pending` or due `retrying` target grants.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,7 +17,6 @@ pub struct PublishTarget {
 /// reconciler hands it over again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row<'a> {
-    Post(&'a str),
     Target(&'a str),
 }
 
@@ -39,15 +27,6 @@ pub trait Payload:
 {
     fn row(&self) -> Row<'_>;
     fn request_id(&self) -> &str;
-}
-
-impl Payload for DispatchPost {
-    fn row(&self) -> Row<'_> {
-        Row::Post(&self.post_id)
-    }
-    fn request_id(&self) -> &str {
-        &self.request_id
-    }
 }
 
 impl Payload for PublishTarget {

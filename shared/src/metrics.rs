@@ -66,12 +66,12 @@ pub fn attempt(platform: &str, outcome: &str, seconds: f64) {
         .observe(seconds.max(0.0));
 }
 
-/// A scheduled post was dispatched `seconds` after its time.
+/// A scheduled post's target was first attempted `seconds` after its time.
 pub fn lateness(seconds: f64) {
     METRICS.lateness_seconds.observe(seconds.max(0.0));
 }
 
-/// An immediate post was dispatched `seconds` after it was accepted.
+/// An immediate post's target was first attempted `seconds` after the post was accepted.
 pub fn pickup(seconds: f64) {
     METRICS.pickup_seconds.observe(seconds.max(0.0));
 }
@@ -107,11 +107,10 @@ pub fn render(gauges: &[Gauge]) -> String {
     let publish_help = "Duration of publish attempts (the platform call), by platform";
     let publish = m.publish_seconds.clone();
     registry.register("soku_publish_duration_seconds", publish_help, publish);
-    let lateness_help =
-        "Scheduling lateness: from a post's scheduledTime to its dispatch, for scheduled posts";
+    let lateness_help = "Scheduling lateness: from a post's scheduledTime to the first attempt of each of its targets";
     let lateness = m.lateness_seconds.clone();
     registry.register("soku_scheduling_lateness_seconds", lateness_help, lateness);
-    let pickup_help = "Pick-up latency: from acceptance of an immediate post to its dispatch";
+    let pickup_help = "Pick-up latency: from acceptance of an immediate post to the first attempt of each of its targets";
     let pickup = m.pickup_seconds.clone();
     registry.register("soku_pickup_latency_seconds", pickup_help, pickup);
     let events_help = "Recovery events: Redis lost and re-derived, leases expired, jobs re-handed \
@@ -179,12 +178,10 @@ async fn queue_depths(
     redis: &mut redis::aio::ConnectionManager,
     prefix: &str,
 ) -> (Vec<(Labels, i64)>, i64) {
-    let mut queues = vec![crate::redis_keys::dispatch_queue(prefix)];
-    queues.extend(
-        crate::platform::Platform::ALL
-            .iter()
-            .map(|p| crate::redis_keys::publish_queue(prefix, *p)),
-    );
+    let queues: Vec<String> = crate::platform::Platform::ALL
+        .iter()
+        .map(|p| crate::redis_keys::publish_queue(prefix, *p))
+        .collect();
     let (mut depth, mut errors) = (Vec::new(), 0);
     for q in &queues {
         match crate::redis_queue::depth(redis, q).await {

@@ -1,18 +1,22 @@
 //! Every Redis key Soku writes is named here, and only here. All of them live under the operator's prefix
-//! (`SOKU_REDIS_PREFIX`), so that several deployments, or parallel test runs, can share one Redis. The keys
-//! inside a queue (`<queue>:data`, `<queue>:scheduled`, ...) are derived from the queue's name by apalis-redis's
-//! own configuration (`redis_queue::queue_config`).
+//! (`SOKU_REDIS_PREFIX`), so that several deployments, or parallel test runs, can share one Redis. A queue is
+//! two keys under its name: [`ready`] and [`wake`] (see `redis_queue`).
 
 use crate::platform::Platform;
-
-/// The dispatch queue: one job per post to hand out.
-pub fn dispatch_queue(prefix: &str) -> String {
-    format!("{prefix}:dispatch")
-}
 
 /// The publish queue of one platform: each platform has its own, so a slow one cannot starve the others.
 pub fn publish_queue(prefix: &str, platform: Platform) -> String {
     format!("{prefix}:publish:{}", platform.as_str())
+}
+
+/// A queue's jobs waiting to be taken: a sorted set of payloads, scored by the time (ms) they may run from.
+pub fn ready(queue: &str) -> String {
+    format!("{queue}:ready")
+}
+
+/// A queue's wake-up tokens: a short list idle workers wait on with a blocking pop.
+pub fn wake(queue: &str) -> String {
+    format!("{queue}:wake")
 }
 
 /// The start of every queue's name, as `/metrics` strips it.
@@ -42,8 +46,9 @@ mod tests {
     #[test]
     fn every_key_is_under_the_prefix() {
         let keys = [
-            dispatch_queue("p"),
             publish_queue("p", Platform::X),
+            ready(&publish_queue("p", Platform::X)),
+            wake(&publish_queue("p", Platform::X)),
             auth_epoch("p"),
             rate_limit("p", "acct_1"),
             sentinel("p"),

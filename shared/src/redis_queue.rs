@@ -1,101 +1,92 @@
-//! Handing jobs to Redis, in the layout apalis-redis 1.0 reads (`<queue>:data`, `<queue>:meta:<id>`,
-//! `<queue>:scheduled`), with bounded admission.
+//! Soku's job queues on Redis. A queue is two keys (`redis_keys::ready`, `redis_keys::wake`):
 //!
-//! apalis promotes *every* due job of a queue with one Lua `unpack`, which fails for more than about 8,000
-//! (docs/architecture.md, queue note c) and takes every worker of the queue down with it. So nothing here ever lets a queue's
-//! scheduled set grow past [`QUEUE_CAP`]: a push only takes what fits, and what does not fit stays in Postgres,
-//! where the reconciler hands it over as room frees up. Redis is a bounded buffer in front of Postgres, never
-//! the only copy of any work.
+//! - `<queue>:ready`, a sorted set whose members are the jobs' payloads, scored by the time (ms) a job may run
+//!   from. A payload holds ids only, so the same job handed over twice is one member: Redis never holds two
+//!   copies of a job.
+//! - `<queue>:wake`, a short list of tokens: a push adds a few, and idle workers wait on it with a blocking pop
+//!   instead of polling (`SOKU_POLL_INTERVAL_MS` is only the idle fallback).
+//!
+//! A worker takes jobs with [`fetch`], which removes them from the set. Redis is a bounded buffer in front of
+//! Postgres, never the only copy of any work: a push only takes what fits under [`QUEUE_CAP`] and what does
+//! not fit stays due in Postgres; a job lost after it was taken (a worker killed before it leased the target)
+//! is handed over again by the reconciler once its target's hand-over time comes round
+//! (`SOKU_REQUEUE_AFTER_SECS`). Every job is safe to run twice.
 
-use std::sync::LazyLock;
-
-use apalis_redis::Config;
-use redis::Script;
 use redis::aio::ConnectionLike;
+use redis::{RedisResult, Script};
 use serde::Serialize;
 
-/// Most jobs one queue may hold waiting for promotion: far below the ~8,000 at which apalis's fetch fails,
-/// leaving room for concurrent producers that each checked before the other pushed.
-pub const QUEUE_CAP: usize = 4_000;
+use crate::redis_keys::{ready, wake};
 
-/// Pushes as many of `ids`/`payloads` as fit under the cap, in order; returns how many were taken.
-static CAPPED_PUSH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
--- KEYS: data hash, meta prefix, scheduled set. ARGV: cap, now (unix seconds), then id, payload pairs.
-local room = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[3])
+/// Most jobs one queue holds: a bound on Redis's memory and on how far it runs ahead of the workers; the rest
+/// waits in Postgres.
+pub const QUEUE_CAP: usize = 4_000;
+/// Most wake-up tokens a queue keeps: enough to wake every idle worker of a burst.
+const WAKE_TOKENS: usize = 8;
+
+/// Adds as many payloads as fit under the cap (ZADD NX: a job already there stays as it is), then wakes up to
+/// `WAKE_TOKENS` workers. KEYS: ready, wake. ARGV: cap, score, wake tokens, payloads. Returns how many were taken.
+const PUSH: &str = r#"
+local room = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
 local taken = 0
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV do
   if taken >= room then break end
-  local id = ARGV[i]
-  if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then
-    redis.call('HSET', KEYS[2] .. ':' .. id, 'attempts', 0, 'max_attempts', 1, 'status', 'Pending',
-               'idempotency_key', '')
-    redis.call('ZADD', KEYS[3], ARGV[2], id)
-  end
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[i])
   taken = taken + 1
 end
-return taken
-"#,
-    )
-});
-
-/// Deletes up to ARGV[1] finished jobs (done and dead sets) with their data and metadata; returns how many.
-static TRIM_FINISHED: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
--- KEYS: done set, dead set, data hash, meta prefix. ARGV: most to delete.
-local n = 0
-for _, set in ipairs({KEYS[1], KEYS[2]}) do
-  local ids = redis.call('SPOP', set, tonumber(ARGV[1]) - n)
-  for _, id in ipairs(ids) do
-    redis.call('HDEL', KEYS[3], id)
-    redis.call('DEL', KEYS[4] .. ':' .. id)
-    n = n + 1
-  end
-  if n >= tonumber(ARGV[1]) then break end
+if taken > 0 then
+  local wake = math.min(taken, tonumber(ARGV[3]))
+  for _ = 1, wake do redis.call('RPUSH', KEYS[2], '1') end
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) * 2 - 1)
 end
-return n
-"#,
-    )
-});
+return taken
+"#;
 
-/// The apalis configuration of a queue, as Soku runs it: no Redis-side locks (Postgres leases decide who
-/// works on what; docs/architecture.md, queue note e), no pubsub events, results kept (acks depend on it; queue note f).
-pub fn queue_config(name: &str) -> Config {
-    Config::default()
-        .queue(name)
-        .lock_tasks(false)
-        .emit_events(false)
-        .persist_results(true)
+/// Takes up to ARGV[1] jobs whose time has come (by Redis's clock), oldest first. KEYS: ready.
+const FETCH: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local jobs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+if #jobs > 0 then redis.call('ZREM', KEYS[1], unpack(jobs)) end
+return jobs
+"#;
+
+/// Puts jobs back to run `ARGV[1]` ms from now (a job that could not reach a decision, or one taken by a
+/// worker that is stopping), and wakes a worker. KEYS: ready, wake.
+const GIVE_BACK: &str = r#"
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], at, ARGV[i]) end
+redis.call('RPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], 0, 15)
+return #ARGV - 1
+"#;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
-/// Pushes jobs to queue `name`, at most as many as fit under [`QUEUE_CAP`]; returns how many (a prefix of
-/// `jobs`) were taken. The rest must stay marked "not handed over" in Postgres.
+/// Pushes jobs to queue `queue`, as many as fit under [`QUEUE_CAP`]; returns how many (a prefix of `jobs`)
+/// were taken. The caller leaves the rest due in Postgres.
 pub async fn push<C: ConnectionLike, T: Serialize>(
     conn: &mut C,
-    name: &str,
+    queue: &str,
     jobs: &[T],
 ) -> anyhow::Result<usize> {
-    if jobs.is_empty() {
-        return Ok(0);
-    }
-    let cfg = queue_config(name);
-    let now = chrono::Utc::now().timestamp();
     let mut taken = 0;
     // Bounded script arguments: a few hundred jobs per call.
     for chunk in jobs.chunks(500) {
-        let mut inv = CAPPED_PUSH.prepare_invoke();
-        inv.key(cfg.job_data_hash())
-            .key(cfg.job_meta_hash())
-            .key(cfg.scheduled_jobs_set())
+        let script = Script::new(PUSH);
+        let mut s = script.prepare_invoke();
+        s.key(ready(queue))
+            .key(wake(queue))
             .arg(QUEUE_CAP)
-            .arg(now);
+            .arg(now_ms())
+            .arg(WAKE_TOKENS);
         for job in chunk {
-            inv.arg(ulid::Ulid::generate().to_string())
-                .arg(serde_json::to_vec(job)?);
+            s.arg(serde_json::to_string(job)?);
         }
-        let n: usize = inv.invoke_async(conn).await?;
+        let n: usize = s.invoke_async(conn).await?;
         taken += n;
         if n < chunk.len() {
             break;
@@ -104,46 +95,60 @@ pub async fn push<C: ConnectionLike, T: Serialize>(
     Ok(taken)
 }
 
-/// Room left in queue `name` under the cap.
-pub async fn room<C: ConnectionLike>(conn: &mut C, name: &str) -> anyhow::Result<usize> {
-    let cfg = queue_config(name);
-    let waiting: usize = redis::cmd("ZCARD")
-        .arg(cfg.scheduled_jobs_set())
-        .query_async(conn)
-        .await?;
-    Ok(QUEUE_CAP.saturating_sub(waiting))
-}
-
-/// Jobs of queue `name` not yet taken by a worker: waiting for promotion plus promoted and waiting.
-pub async fn depth<C: ConnectionLike>(conn: &mut C, name: &str) -> anyhow::Result<u64> {
-    let cfg = queue_config(name);
-    let (scheduled, active): (u64, u64) = redis::pipe()
-        .cmd("ZCARD")
-        .arg(cfg.scheduled_jobs_set())
-        .cmd("LLEN")
-        .arg(cfg.active_jobs_list())
-        .query_async(conn)
-        .await?;
-    Ok(scheduled + active)
-}
-
-/// Deletes up to `most` finished jobs of queue `name` (apalis keeps every one forever; docs/architecture.md, queue note h).
-/// Postgres holds every outcome, so nothing is lost. Each call is one short script, never a scan.
-pub async fn trim_finished<C: ConnectionLike>(
+/// Takes up to `most` jobs of `queue` that may run now; they are no longer in Redis.
+pub async fn fetch<C: ConnectionLike>(
     conn: &mut C,
-    name: &str,
+    queue: &str,
     most: usize,
-) -> anyhow::Result<usize> {
-    let cfg = queue_config(name);
-    let n: usize = TRIM_FINISHED
-        .key(cfg.done_jobs_set())
-        .key(cfg.dead_jobs_set())
-        .key(cfg.job_data_hash())
-        .key(cfg.job_meta_hash())
+) -> RedisResult<Vec<String>> {
+    Script::new(FETCH)
+        .key(ready(queue))
         .arg(most)
         .invoke_async(conn)
+        .await
+}
+
+/// Waits up to `secs` for a wake-up token of `queue`; `true` when one came. Blocks the connection: give it
+/// one of its own.
+pub async fn wait<C: ConnectionLike>(conn: &mut C, queue: &str, secs: f64) -> RedisResult<bool> {
+    let got: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(wake(queue))
+        .arg(secs)
+        .query_async(conn)
         .await?;
-    Ok(n)
+    Ok(got.is_some())
+}
+
+/// Puts taken jobs back, to run `delay_ms` from now.
+pub async fn give_back<C: ConnectionLike>(
+    conn: &mut C,
+    queue: &str,
+    jobs: &[String],
+    delay_ms: u64,
+) -> RedisResult<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let script = Script::new(GIVE_BACK);
+    let mut s = script.prepare_invoke();
+    s.key(ready(queue)).key(wake(queue)).arg(delay_ms);
+    for job in jobs {
+        s.arg(job);
+    }
+    s.invoke_async(conn).await
+}
+
+/// Room left in queue `queue` under the cap.
+pub async fn room<C: ConnectionLike>(conn: &mut C, queue: &str) -> anyhow::Result<usize> {
+    Ok(QUEUE_CAP.saturating_sub(depth(conn, queue).await? as usize))
+}
+
+/// Jobs of `queue` waiting to be taken.
+pub async fn depth<C: ConnectionLike>(conn: &mut C, queue: &str) -> RedisResult<u64> {
+    redis::cmd("ZCARD")
+        .arg(ready(queue))
+        .query_async(conn)
+        .await
 }
 
 /// A Redis connection that reconnects by itself, connecting lazily (a process starts while Redis is down).

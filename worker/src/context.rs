@@ -1,15 +1,32 @@
-//! What every job of a worker process shares: the database, Redis, settings, the process's name and the
-//! platform adapters.
+//! What every job of a worker process shares: the database, Redis, settings, the process's name, the
+//! platform adapters, and the batchers that lease and settle targets for many jobs per statement.
+
+use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
 use soku_shared::config::WorkerSettings;
+use soku_shared::status::PostStatus;
 use soku_shared::store::Db;
+use soku_shared::store::publish::{self as store, Leased, Settle};
+
+use crate::batch::Batcher;
 
 use crate::adapters::{PlatformAdapter, Unavailable, sandbox::Sandbox};
+
+/// Most targets one lease or settle statement carries.
+const BATCH: usize = 100;
+/// Statements of each kind in flight at once per process.
+const RUNNERS: usize = 2;
 
 pub struct Ctx {
     pub db: Db,
     pub redis: ConnectionManager,
+    /// For connections of their own (a fetcher's blocking pop).
+    pub redis_url: String,
+    /// Leases a target for one attempt: `None` when it is not leasable (see `store::lease_targets`).
+    pub lease: Batcher<String, Option<Leased>>,
+    /// Settles an attempt: the post's status after it, `None` when the lease was lost.
+    pub settle: Batcher<Settle, Option<PostStatus>>,
     pub prefix: String,
     pub cfg: WorkerSettings,
     /// This process's name: unique per process (host, pid, random), so that a restarted process never
@@ -21,15 +38,25 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(db: Db, redis: ConnectionManager, prefix: &str, cfg: WorkerSettings) -> Ctx {
+    pub fn new(
+        db: Db,
+        redis: ConnectionManager,
+        redis_url: &str,
+        prefix: &str,
+        cfg: WorkerSettings,
+    ) -> Ctx {
+        let name = process_name();
         Ctx {
             sandbox: Sandbox::new(db.clone(), cfg.sandbox_sink_url.clone()),
             unavailable: Unavailable,
+            lease: lease_batcher(db.clone(), name.clone(), cfg.lease_secs as f64),
+            settle: settle_batcher(db.clone(), name.clone()),
             db,
             redis,
+            redis_url: redis_url.to_string(),
             prefix: prefix.to_string(),
             cfg,
-            name: process_name(),
+            name,
         }
     }
 
@@ -53,4 +80,32 @@ fn process_name() -> String {
         .unwrap_or_else(|| "host".into());
     let suffix: u32 = rand::random();
     format!("{host}-{}-{suffix:08x}", std::process::id())
+}
+
+fn lease_batcher(db: Db, owner: String, lease_secs: f64) -> Batcher<String, Option<Leased>> {
+    Batcher::new(BATCH, RUNNERS, move |ids: Vec<String>| {
+        let (db, owner) = (db.clone(), owner.clone());
+        async move {
+            let leased = store::lease_targets(&db, &ids, &owner, lease_secs).await?;
+            let mut by_id: HashMap<String, Leased> =
+                leased.into_iter().map(|t| (t.id.clone(), t)).collect();
+            Ok(ids.iter().map(|id| by_id.remove(id)).collect())
+        }
+    })
+}
+
+fn settle_batcher(db: Db, owner: String) -> Batcher<Settle, Option<PostStatus>> {
+    Batcher::new(BATCH, RUNNERS, move |settles: Vec<Settle>| {
+        let (db, owner) = (db.clone(), owner.clone());
+        async move {
+            let settled: HashMap<String, PostStatus> = store::settle_many(&db, &owner, &settles)
+                .await?
+                .into_iter()
+                .collect();
+            Ok(settles
+                .iter()
+                .map(|s| settled.get(&s.target_id).copied())
+                .collect())
+        }
+    })
 }

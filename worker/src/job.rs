@@ -6,7 +6,7 @@
 //!
 //! Every handler must be safe to run twice: it starts with a conditional state change in Postgres and does
 //! nothing when the work is done or taken. It returns an error only when it could not reach a decision
-//! (Postgres failed); apalis then runs it again.
+//! (Postgres failed); the job then goes back to its queue, to run again a second later.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,9 +15,11 @@ use std::time::Duration;
 use apalis::prelude::{BoxDynError, Data};
 use soku_shared::jobs::Payload;
 use soku_shared::metrics;
+use soku_shared::redis_queue;
 use tracing::Instrument;
 
 use crate::context::Ctx;
+use crate::queue::Delivery;
 
 /// What a run of a job did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +50,43 @@ pub trait Job: Send + Sync + 'static {
     fn run(ctx: &Ctx, job: &Self::Payload) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
 }
 
-/// The apalis handler of every job kind: a span with the request id, the outcome counted, failures logged.
-pub async fn handle<J: Job>(job: J::Payload, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+/// How long a job that could not reach a decision waits before it runs again.
+const AGAIN_AFTER_MS: u64 = 1000;
+
+/// The apalis handler of every job kind: the payload read, a span with the request id, the outcome counted,
+/// failures logged and the job put back to run again.
+pub async fn handle<J: Job>(d: Delivery, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+    let job: J::Payload = match serde_json::from_str(&d.raw) {
+        Ok(job) => job,
+        Err(e) => {
+            metrics::job(J::NAME, "error");
+            tracing::error!(queue = %d.queue, error = %e, payload = %d.raw, "unreadable job dropped");
+            return Ok(());
+        }
+    };
     let outer = tracing::info_span!("job", request_id = %job.request_id());
     let span = outer.in_scope(|| J::span(&job));
     match J::run(&ctx, &job).instrument(span.clone()).await {
         Ok(outcome) => {
             metrics::job(J::NAME, outcome.as_str());
-            Ok(())
         }
         Err(e) => {
             metrics::job(J::NAME, "error");
             span.in_scope(|| {
                 tracing::error!(error = format!("{e:#}"), "job failed; it will run again")
             });
-            Err(e.into())
+            let mut redis = ctx.redis.clone();
+            tokio::spawn(async move {
+                let again = [d.raw];
+                if let Err(e) =
+                    redis_queue::give_back(&mut redis, &d.queue, &again, AGAIN_AFTER_MS).await
+                {
+                    tracing::warn!(error = %e, "could not put the job back; the reconciler hands it over again");
+                }
+            });
         }
     }
+    Ok(())
 }
 
 /// Runs `work` while calling `renew` every `every`: a job that may run long keeps its lease in Postgres alive

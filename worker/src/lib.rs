@@ -1,5 +1,6 @@
-//! Soku's workers: dispatch (a post becomes one publish job per target), publish (one target, one queue per
-//! platform), and the reconciler (due scheduled posts, retries, expired leases, unknown outcomes, Redis loss).
+//! Soku's workers: publish (one target, one queue per platform) and the reconciler (due scheduled posts,
+//! hand-overs, retries, expired leases, unknown outcomes, Redis loss). The API pushes an immediate post's
+//! targets straight to their queues; there is no dispatch step.
 //!
 //! Postgres is the truth and Redis only hands work out (docs/architecture.md): every job starts with a
 //! conditional state change, so a job delivered twice, or re-run after its worker vanished, changes nothing.
@@ -7,10 +8,12 @@
 
 pub mod adapters;
 mod backoff;
+mod batch;
 pub mod context;
 pub mod job;
 pub mod jobs;
 mod metrics_listener;
+mod queue;
 mod reconcile;
 mod supervise;
 
@@ -21,41 +24,38 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use soku_shared::config::Settings;
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::{dispatch_queue, publish_queue};
+use soku_shared::redis_keys::publish_queue;
 use soku_shared::store::Db;
 use tokio::sync::watch;
 
 use context::Ctx;
-use jobs::{dispatch::Dispatch, publish::Publish};
+use jobs::publish::Publish;
 use supervise::serve;
 
 /// The queues a worker process can serve: `publish` means every platform's publish queue, `publish:<platform>`
 /// one of them.
-pub const QUEUES: &[&str] = &["dispatch", "publish", "reconcile"];
+pub const QUEUES: &[&str] = &["publish", "reconcile"];
 
 /// What `--queues` asked for.
 struct Served {
-    dispatch: bool,
     publish: Vec<Platform>,
     reconcile: bool,
 }
 
-/// Parses `--queues`: `dispatch`, `publish`, `publish:<platform>`, `reconcile`.
+/// Parses `--queues`: `publish`, `publish:<platform>`, `reconcile`.
 fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
     let mut served = Served {
-        dispatch: false,
         publish: Vec::new(),
         reconcile: false,
     };
     for q in queues {
         match q.as_str() {
-            "dispatch" => served.dispatch = true,
             "publish" => served.publish.extend(Platform::ALL),
             "reconcile" => served.reconcile = true,
             other => match other.strip_prefix("publish:").and_then(Platform::parse) {
                 Some(p) => served.publish.push(p),
                 None => anyhow::bail!(
-                    "unknown queue `{other}`; expected some of dispatch, publish, publish:<platform>, reconcile"
+                    "unknown queue `{other}`; expected some of publish, publish:<platform>, reconcile"
                 ),
             },
         }
@@ -79,21 +79,13 @@ pub async fn run(
     let ctx = Arc::new(Ctx::new(
         db,
         redis,
+        settings.redis_url(),
         &settings.redis_prefix,
         settings.worker.clone(),
     ));
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let (c, prefix) = (&ctx.cfg, &ctx.prefix);
-    if served.dispatch {
-        let queue = dispatch_queue(prefix);
-        tasks.spawn(serve::<Dispatch>(
-            ctx.clone(),
-            queue,
-            c.concurrency_dispatch,
-            stop.clone(),
-        ));
-    }
     for p in served.publish {
         let queue = publish_queue(prefix, p);
         tasks.spawn(serve::<Publish>(

@@ -1,10 +1,11 @@
 //! The reconciler: every `SOKU_RECONCILE_INTERVAL_MS` it re-derives from Postgres what Redis should hold.
 //! - Redis lost its data (the sentinel key is gone): everything handed over is handed over again.
 //! - Leases expired (a worker died mid-attempt): those targets become `unknown`.
-//! - Scheduled posts that fell due go to the dispatch queue, in bounded batches (docs/architecture.md, queue note c).
-//! - Queued posts and due targets never handed over, or handed over so long ago that the job was lost.
+//! - Scheduled posts that fell due are released, a thousand per statement: they become `publishing`.
+//! - Targets due for a hand-over go to their platform's queue, as far as it has room: released posts'
+//!   targets, retries whose time has come, and jobs Redis refused, lost, or that were taken by a worker that
+//!   died before leasing (their hand-over time came round: `SOKU_REQUEUE_AFTER_SECS`).
 //! - `unknown` targets are checked against their platform before anything is sent again.
-//! - Finished jobs are deleted from Redis in small steps, so its memory stays bounded (docs/architecture.md, queue note h).
 //!
 //! Any number of processes may run it: every step claims its rows with `FOR UPDATE SKIP LOCKED`.
 
@@ -14,9 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use soku_shared::handoff::hand_over;
-use soku_shared::jobs::{DispatchPost, PublishTarget};
+use soku_shared::jobs::PublishTarget;
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::{dispatch_queue, publish_queue};
+use soku_shared::redis_keys::publish_queue;
 use soku_shared::status::TargetStatus;
 use soku_shared::store::publish::{self as store, Handoff, Leased, Settle};
 use soku_shared::{metrics, redis_queue};
@@ -31,18 +32,15 @@ use crate::context::Ctx;
 const BATCH: usize = 1000;
 /// Checks of an `unknown` target before it is left to the user.
 const MAX_CHECKS: i32 = 10;
-/// How often finished jobs are trimmed from Redis.
-const TRIM_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(ctx.cfg.reconcile_interval_ms);
-    let mut last_trim = Instant::now() - TRIM_EVERY;
     let mut failing = false;
     loop {
         if *stop.borrow() {
             return;
         }
-        let result = tick(&ctx, &mut last_trim).await;
+        let result = tick(&ctx).await;
         match (&result, failing) {
             (Err(e), false) => {
                 tracing::warn!(error = %e, "reconciler step failed; retrying every tick until it works")
@@ -58,7 +56,7 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn tick(ctx: &Ctx, last_trim: &mut Instant) -> anyhow::Result<()> {
+async fn tick(ctx: &Ctx) -> anyhow::Result<()> {
     redis_lost(ctx).await?;
     let expired = store::expire_leases(&ctx.db, BATCH as i64).await?;
     if !expired.is_empty() {
@@ -68,15 +66,11 @@ async fn tick(ctx: &Ctx, last_trim: &mut Instant) -> anyhow::Result<()> {
             "leases expired (a worker stopped mid-attempt): checking those targets against their platforms"
         );
     }
-    hand_over_posts(ctx).await?;
+    release_scheduled(ctx).await?;
     for p in Platform::ALL {
         hand_over_targets(ctx, p).await?;
     }
     check_unknown(ctx).await?;
-    if last_trim.elapsed() >= TRIM_EVERY {
-        *last_trim = Instant::now();
-        trim(ctx).await?;
-    }
     Ok(())
 }
 
@@ -92,16 +86,15 @@ async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
     if present {
         return Ok(());
     }
-    let (posts, targets) = store::forget_handoffs(&ctx.db).await?;
+    let targets = store::forget_handoffs(&ctx.db).await?;
     let _: () = redis::cmd("SET")
         .arg(&key)
         .arg(Utc::now().to_rfc3339())
         .query_async(&mut conn)
         .await?;
-    if posts + targets > 0 {
+    if targets > 0 {
         metrics::event("redis_lost", 1);
         tracing::warn!(
-            posts,
             targets,
             "Redis has lost its data (flushed or restarted empty): handing the work over again from Postgres"
         );
@@ -109,51 +102,24 @@ async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Due scheduled posts, and queued posts whose dispatch job is missing, go to the dispatch queue, never
-/// more than the queue has room for.
-async fn hand_over_posts(ctx: &Ctx) -> anyhow::Result<()> {
-    let name = dispatch_queue(&ctx.prefix);
-    let mut conn = ctx.redis.clone();
-    let stale = ctx.cfg.requeue_after_secs as i64;
-    let mut stale_done = false;
+/// Releases every due scheduled post, [`BATCH`] per statement; their targets are due for a hand-over now.
+async fn release_scheduled(ctx: &Ctx) -> anyhow::Result<()> {
     loop {
-        let room = redis_queue::room(&mut conn, &name).await?.min(BATCH);
-        if room == 0 {
-            return Ok(());
+        let released = store::release_due_scheduled(&ctx.db, BATCH as i64).await?;
+        if let Some(latest) = released.iter().map(|r| r.lateness_secs).reduce(f64::max) {
+            tracing::debug!(
+                posts = released.len(),
+                most_late_secs = latest,
+                "scheduled posts fell due"
+            );
         }
-        let mut posts = store::claim_due_scheduled(&ctx.db, room as i64).await?;
-        let due = posts.len();
-        if posts.len() < room && !stale_done {
-            let more =
-                store::claim_stale_queued(&ctx.db, stale, (room - posts.len()) as i64).await?;
-            stale_done = more.len() < room - posts.len();
-            if !more.is_empty() {
-                metrics::event("rehanded_posts", more.len() as u64);
-            }
-            posts.extend(more);
-        }
-        if posts.is_empty() {
-            return Ok(());
-        }
-        let jobs: Vec<DispatchPost> = posts
-            .iter()
-            .map(|p| DispatchPost {
-                post_id: p.post_id.clone(),
-                livemode: p.livemode,
-                request_id: p.request_id.clone(),
-            })
-            .collect();
-        let taken = hand_over(&mut conn, &ctx.db, &name, &jobs).await?;
-        if due > 0 {
-            tracing::debug!(due, handed_over = taken, "scheduled posts fell due");
-        }
-        if taken < jobs.len() || (due < room && stale_done) {
+        if released.len() < BATCH {
             return Ok(());
         }
     }
 }
 
-/// Targets due for an attempt whose job is not in Redis go to their platform's queue.
+/// Targets due for a hand-over go to their platform's queue, as far as it has room.
 async fn hand_over_targets(ctx: &Ctx, platform: Platform) -> anyhow::Result<()> {
     let name = publish_queue(&ctx.prefix, platform);
     let mut conn = ctx.redis.clone();
@@ -162,10 +128,10 @@ async fn hand_over_targets(ctx: &Ctx, platform: Platform) -> anyhow::Result<()> 
         if room == 0 {
             return Ok(());
         }
-        let targets: Vec<Handoff> = store::claim_targets_to_enqueue(
+        let targets: Vec<Handoff> = store::claim_targets_to_hand_over(
             &ctx.db,
             platform.as_str(),
-            ctx.cfg.requeue_after_secs as i64,
+            ctx.cfg.requeue_after_secs as f64,
             room as i64,
         )
         .await?;
@@ -227,7 +193,7 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
         Err(_) => "check_error",
     };
     metrics::attempt(&t.platform, outcome, started.elapsed().as_secs_f64());
-    let status = store::settle(&ctx.db, &t.id, &ctx.name, None, &settle).await?;
+    let status = store::settle(&ctx.db, &ctx.name, &settle).await?;
     tracing::info!(
         outcome,
         target_status = %settle.status,
@@ -239,16 +205,18 @@ async fn check(ctx: &Ctx, t: &Leased) -> anyhow::Result<()> {
 
 /// What a check settles: published (found), retrying (certainly absent: sending again is safe), or still
 /// unknown (cannot be asked, or asking failed: checked again later, up to [`MAX_CHECKS`] times).
-fn settle_check<'a>(
+fn settle_check(
     t: &Leased,
-    found: &'a Result<Lookup, Failure>,
-    failure_message: Option<&'a str>,
-) -> Settle<'a> {
+    found: &Result<Lookup, Failure>,
+    failure_message: Option<&str>,
+) -> Settle {
     let unknown = Settle {
+        target_id: t.id.clone(),
+        attempt: None,
         status: TargetStatus::Unknown,
         platform_post_id: None,
         url: None,
-        error_code: Some("outcome_unknown"),
+        error_code: Some("outcome_unknown".into()),
         error_message: None,
         retryable: None,
         next_attempt_at: None,
@@ -256,47 +224,33 @@ fn settle_check<'a>(
     match found {
         Ok(Lookup::Found(p)) => Settle {
             status: TargetStatus::Published,
-            platform_post_id: Some(&p.platform_post_id),
-            url: Some(&p.url),
+            platform_post_id: Some(p.platform_post_id.clone()),
+            url: Some(p.url.clone()),
             error_code: None,
             ..unknown
         },
         Ok(Lookup::NotFound) => Settle {
             status: TargetStatus::Retrying,
-            error_message: Some("the platform has no such post: it is sent again"),
+            error_message: Some("the platform has no such post: it is sent again".into()),
             retryable: Some(true),
             next_attempt_at: Some(Utc::now()),
             ..unknown
         },
         Ok(Lookup::Unsupported) => Settle {
             error_message: Some(
-                "the platform may have published this post but cannot be asked; check the account before retrying",
+                "the platform may have published this post but cannot be asked; check the account before retrying"
+                    .into(),
             ),
             ..unknown
         },
         Err(_) => {
             let wait = backoff::delay(t.checks, Duration::from_secs(1), None);
             Settle {
-                error_message: failure_message,
+                error_message: failure_message.map(str::to_string),
                 next_attempt_at: (t.checks < MAX_CHECKS)
                     .then(|| Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()),
                 ..unknown
             }
         }
     }
-}
-
-/// Deletes finished jobs from Redis (their outcome is in Postgres), a few thousand per queue at a time.
-async fn trim(ctx: &Ctx) -> anyhow::Result<()> {
-    let mut conn = ctx.redis.clone();
-    let mut names = vec![dispatch_queue(&ctx.prefix)];
-    names.extend(Platform::ALL.iter().map(|p| publish_queue(&ctx.prefix, *p)));
-    for name in names {
-        for _ in 0..10 {
-            if redis_queue::trim_finished(&mut conn, &name, 2000).await? < 2000 {
-                break;
-            }
-        }
-    }
-    Ok(())
 }

@@ -13,7 +13,6 @@ use soku_shared::store::posts::Retried;
 use soku_shared::{
     crypto::sha256,
     ids::{IdPrefix, new_id},
-    jobs::DispatchPost,
     platform::Platform,
     post::{CreatedPost, PostStatus, PostView, fmt_time},
     store::posts::{
@@ -106,6 +105,7 @@ async fn accept(
         request_id: &request_id,
         targets: &targets,
         sandbox: post.sandbox.as_ref(),
+        handoff_after_secs: state.settings.worker.requeue_after_secs as f64,
     };
     let record = key.map(|key| IdemKey {
         scope: idempotency::scope(caller, key),
@@ -119,15 +119,14 @@ async fn accept(
         Inserted::Twins(twins) => return Err(same_connection_twice(twins)),
         Inserted::KeyTaken => return Err(idempotency::in_progress()),
     };
-    // A scheduled post stays in Postgres until it falls due: the reconciler hands it over then, in bounded
-    // batches (a burst of posts due in one second must never reach Redis as one due set).
+    // A scheduled post stays in Postgres until it falls due: the reconciler releases it then, in bulk. An
+    // immediate post's targets go straight to their platforms' queues.
     if status == PostStatus::Queued {
-        let job = DispatchPost {
-            post_id: post_id.clone(),
-            livemode: caller.livemode,
-            request_id,
-        };
-        hand_over_post(state, job).await;
+        let jobs = targets
+            .iter()
+            .filter_map(|t| Some((Platform::parse(&t.platform)?, t.id.clone())))
+            .collect();
+        hand_over_post(state, &post_id, &request_id, jobs).await;
     }
     tracing::info!(post_id = %post_id, targets = targets.len(), %status, "post accepted");
     Ok(json_response(StatusCode::ACCEPTED, body.into_bytes()))
@@ -335,17 +334,17 @@ pub async fn retry(
         caller.livemode,
         &id,
         scope.as_ref(),
+        state.settings.worker.requeue_after_secs as f64,
         render,
     )
     .await;
     let refusal = match outcome {
-        Ok(Retried::Done(body)) => {
-            let job = DispatchPost {
-                post_id: id,
-                livemode: caller.livemode,
-                request_id: current_request_id(),
-            };
-            hand_over_post(&state, job).await;
+        Ok(Retried::Done(body, reset)) => {
+            let jobs = reset
+                .into_iter()
+                .filter_map(|(target, platform)| Some((Platform::parse(&platform)?, target)))
+                .collect();
+            hand_over_post(&state, &id, &current_request_id(), jobs).await;
             return Ok(json_response(StatusCode::ACCEPTED, body));
         }
         Ok(Retried::NotFound) => ApiError::not_found("post"),

@@ -59,8 +59,6 @@ settings! {
         max_connections: u64 = 1024 => usize, between(1, 100_000);
     }
     group "Workers" {
-        /// dispatch jobs one process runs at once
-        concurrency_dispatch: u64 = 16 => usize, between(1, 1000);
         /// publish jobs one process runs at once, per platform queue
         concurrency_publish: u64 = 32 => usize, between(1, 1000);
         /// the Threads queue's publish jobs one process runs at once
@@ -84,13 +82,15 @@ settings! {
         /// the YouTube queue's publish jobs one process runs at once
         concurrency_youtube: Option<u64>, shown "`SOKU_CONCURRENCY_PUBLISH`"
             => Option<usize>, optional(between(1, 1000));
-        /// how often an idle worker asks Redis for jobs (pick-up latency)
-        poll_interval_ms: u64 = 50 => u64, between(5, 60_000);
+        /// an idle worker waits on its queue's wake-up list this long before it looks again (a fallback: a
+        /// push wakes it at once)
+        poll_interval_ms: u64 = 1000 => u64, between(5, 60_000);
         /// a publish attempt's lease; renewed every third of it while the platform call runs. A worker that
         /// dies mid-attempt is noticed this long after
         lease_secs: u64 = 30 => u64, between(1, 3600);
-        /// a job handed to Redis this long ago and not yet run is handed over again (duplicates are harmless)
-        requeue_after_secs: u64 = 60 => u64, between(1, 86_400);
+        /// a target handed to Redis this long ago and not yet leased is handed over again (a job lost with
+        /// Redis or with a killed worker; duplicates are harmless)
+        requeue_after_secs: u64 = 30 => u64, between(1, 86_400);
         /// how often the reconciler runs: due scheduled posts, retries, expired leases, lookups
         reconcile_interval_ms: u64 = 200 => u64, between(10, 60_000);
         /// automatic attempts per target before `failed` (a manual retry starts a new round)

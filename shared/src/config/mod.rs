@@ -35,7 +35,6 @@ pub struct ConfigError {
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Jobs one process runs at once from the dispatch queue.
-    pub concurrency_dispatch: usize,
     /// Jobs one process runs at once from each platform's publish queue, in [`Platform::ALL`] order.
     pub concurrency_publish: [usize; 7],
     /// How often an idle worker asks Redis for work.
@@ -206,7 +205,6 @@ impl From<Checked> for Settings {
 impl From<&Checked> for WorkerSettings {
     fn from(c: &Checked) -> WorkerSettings {
         WorkerSettings {
-            concurrency_dispatch: c.concurrency_dispatch,
             concurrency_publish: Platform::ALL
                 .map(|p| publish_concurrency(c, p).unwrap_or(c.concurrency_publish)),
             poll_interval_ms: c.poll_interval_ms,

@@ -78,11 +78,10 @@ fn every_default_is_the_documented_one() {
     assert_eq!(s.db_pool_size, 32);
     assert_eq!(s.log, "info");
     let w = &s.worker;
-    assert_eq!(w.concurrency_dispatch, 16);
     assert_eq!(w.concurrency_publish, [32; 7]);
     assert_eq!(
         (w.poll_interval_ms, w.lease_secs, w.requeue_after_secs),
-        (50, 30, 60)
+        (1000, 30, 30)
     );
     assert_eq!(
         (

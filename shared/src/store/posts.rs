@@ -56,6 +56,9 @@ pub struct NewPost<'a> {
     pub targets: &'a [WantedTarget],
     /// Test mode's sandbox instructions, stored with the post.
     pub sandbox: Option<&'a serde_json::Value>,
+    /// An immediate post's targets are handed over again this long after being pushed, should their jobs
+    /// be lost (`SOKU_REQUEUE_AFTER_SECS`).
+    pub handoff_after_secs: f64,
 }
 
 /// The key a post request carried, recorded with the post.
@@ -152,6 +155,7 @@ pub async fn insert(
         .bind(key.map(|k| k.request_hash))
         .bind(super::idempotency::RETENTION_HOURS as i32)
         .bind(p.sandbox.map(Json))
+        .bind(p.handoff_after_secs)
         .fetch_one(db)
         .await?;
     Ok(r.into())
@@ -300,7 +304,8 @@ pub async fn cancel(
 
 /// What a retry did: the `202` body (already stored under the request's idempotency key, if any), or why not.
 pub enum Retried {
-    Done(Vec<u8>),
+    /// The body, and the targets put back to pending: (target id, platform), to hand over.
+    Done(Vec<u8>, Vec<(String, String)>),
     NotFound,
     Conflict(String),
 }
@@ -314,6 +319,7 @@ pub async fn retry_failed(
     livemode: bool,
     id: &str,
     key: Option<&IdemScope<'_>>,
+    handoff_after_secs: f64,
     render: impl FnOnce(PostRow, Vec<TargetRow>) -> Vec<u8>,
 ) -> Result<Retried, sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -324,24 +330,24 @@ pub async fn retry_failed(
     if !matches!(status.as_str(), "failed" | "partially_published") {
         return Ok(Retried::Conflict(status));
     }
-    let reset = sqlx::query(
+    let reset: Vec<(String, String)> = sqlx::query_as(
         "UPDATE post_targets SET status = 'pending', error_code = NULL, error_message = NULL,
                 error_retryable = NULL, next_attempt_at = NULL, round_attempts = 0, checks = 0,
-                enqueued_at = NULL, updated_at = now()
-         WHERE post_id = $1 AND status = 'failed'",
+                handoff_at = now() + make_interval(secs => $2), updated_at = now()
+         WHERE post_id = $1 AND status = 'failed'
+         RETURNING id, platform",
     )
     .bind(id)
-    .execute(&mut *tx)
+    .bind(handoff_after_secs)
+    .fetch_all(&mut *tx)
     .await?;
-    if reset.rows_affected() == 0 {
+    if reset.is_empty() {
         return Ok(Retried::Conflict(status));
     }
-    sqlx::query(
-        "UPDATE posts SET status = 'queued', enqueued_at = now(), updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let Some((post, targets)) = get_on(&mut tx, account_id, livemode, id).await? else {
         return Ok(Retried::NotFound);
     };
@@ -350,5 +356,5 @@ pub async fn retry_failed(
         super::idempotency::complete(&mut *tx, scope, 202, &body).await?;
     }
     tx.commit().await?;
-    Ok(Retried::Done(body))
+    Ok(Retried::Done(body, reset))
 }

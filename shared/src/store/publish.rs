@@ -1,4 +1,4 @@
-//! The publishing state machine in Postgres: handing posts and targets to Redis, leases on work in progress,
+//! The publishing state machine in Postgres: releasing scheduled posts, handing targets to Redis, leases on work in progress,
 //! attempts, settling. Every change is conditional on the state it expects, so a job that runs twice (or
 //! after another worker took over) changes nothing.
 
@@ -6,119 +6,46 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, types::Json};
 
 use super::Db;
-use crate::status::TargetStatus;
+use crate::status::{PostStatus, TargetStatus};
 
-/// A post or target handed (or to hand) to Redis, with the request id that follows it into the logs.
+/// A target handed (or to hand) to Redis, with the request id that follows it into the logs.
 #[derive(Debug, Clone, FromRow)]
 pub struct Handoff {
     pub id: String,
     pub post_id: String,
-    pub livemode: bool,
     pub request_id: String,
 }
 
-/// Moves up to `limit` due scheduled posts to `queued`, oldest due first, and returns them. Concurrent
-/// reconcilers split the work (`SKIP LOCKED`).
-pub async fn claim_due_scheduled(db: &Db, limit: i64) -> Result<Vec<Handoff>, sqlx::Error> {
+/// A scheduled post released for publishing: how late it was released, for the lateness metric.
+#[derive(Debug, Clone, FromRow)]
+pub struct Released {
+    pub lateness_secs: f64,
+}
+
+/// Releases up to `limit` due scheduled posts, oldest due first, in one statement: they become `publishing`
+/// and their targets (whose hand-over time is the scheduled time) are handed over by
+/// [`claim_targets_to_hand_over`]. Concurrent reconcilers split the work (`SKIP LOCKED`).
+pub async fn release_due_scheduled(db: &Db, limit: i64) -> Result<Vec<Released>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE posts p SET status = 'queued', enqueued_at = now(), updated_at = now()
+        "UPDATE posts p SET status = 'publishing', dispatched_at = now(), updated_at = now()
          FROM (SELECT id FROM posts WHERE status = 'scheduled' AND scheduled_time <= now()
                ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) due
          WHERE p.id = due.id
-         RETURNING p.id, p.id AS post_id, p.livemode, p.request_id",
+         RETURNING extract(epoch FROM now() - p.scheduled_time)::float8 AS lateness_secs",
     )
     .bind(limit)
     .fetch_all(db)
     .await
 }
 
-/// Queued posts whose dispatch job was never handed over, or so long ago that it was lost: marks them
-/// handed over now and returns them.
-pub async fn claim_stale_queued(
-    db: &Db,
-    stale_secs: i64,
-    limit: i64,
-) -> Result<Vec<Handoff>, sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE posts p SET enqueued_at = now()
-         FROM (SELECT id FROM posts WHERE status = 'queued'
-                 AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1))
-               ORDER BY enqueued_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) s
-         WHERE p.id = s.id
-         RETURNING p.id, p.id AS post_id, p.livemode, p.request_id",
-    )
-    .bind(stale_secs as f64)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
-/// Marks posts as not handed over (their push did not fit or failed), so the next reconciler tick retries.
-pub async fn unmark_posts(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query("UPDATE posts SET enqueued_at = NULL WHERE id = ANY($1) AND status = 'queued'")
-        .bind(ids)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// A post fanned out by its dispatch job.
-#[derive(Debug, Clone)]
-pub struct Dispatched {
-    pub scheduled_time: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub dispatched_at: DateTime<Utc>,
-    /// Its pending targets: (target id, platform).
-    pub targets: Vec<(String, String)>,
-}
-
-/// The dispatch job's state change: a `queued` post becomes `publishing` and its pending targets are marked
-/// handed over. `None`: the post is not queued (already dispatched, canceled, gone): nothing to do.
-pub async fn dispatch(db: &Db, post_id: &str) -> Result<Option<Dispatched>, sqlx::Error> {
-    #[derive(FromRow)]
-    struct Row {
-        scheduled_time: Option<DateTime<Utc>>,
-        created_at: DateTime<Utc>,
-        dispatched_at: DateTime<Utc>,
-        targets: Json<Vec<(String, String)>>,
-    }
-    let row: Option<Row> = sqlx::query_as(
-        "WITH p AS (
-            UPDATE posts SET status = 'publishing', dispatched_at = COALESCE(dispatched_at, now()),
-                   updated_at = now()
-            WHERE id = $1 AND status = 'queued'
-            RETURNING id, scheduled_time, created_at, dispatched_at
-         ), t AS (
-            UPDATE post_targets t SET enqueued_at = now()
-            FROM p WHERE t.post_id = p.id AND t.status = 'pending'
-            RETURNING t.id, t.platform, t.position
-         )
-         SELECT p.scheduled_time, p.created_at, p.dispatched_at,
-                COALESCE((SELECT json_agg(json_build_array(id, platform) ORDER BY position) FROM t), '[]')
-                  AS targets
-         FROM p",
-    )
-    .bind(post_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| Dispatched {
-        scheduled_time: r.scheduled_time,
-        created_at: r.created_at,
-        dispatched_at: r.dispatched_at,
-        targets: r.targets.0,
-    }))
-}
-
-/// Marks targets as not handed over, so the next reconciler tick hands them over.
+/// Marks targets as due for a hand-over now (their push did not fit, failed, or Redis lost them), so the
+/// next reconciler tick hands them over.
 pub async fn unmark_targets(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
     sqlx::query(
-        "UPDATE post_targets SET enqueued_at = NULL WHERE id = ANY($1) AND status IN ('pending', 'retrying')",
+        "UPDATE post_targets SET handoff_at = now() WHERE id = ANY($1) AND status IN ('pending', 'retrying')",
     )
     .bind(ids)
     .execute(db)
@@ -126,28 +53,27 @@ pub async fn unmark_targets(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Targets of `platform` due for an attempt whose job is not (or no longer believably) in Redis: pending
-/// targets of publishing posts never handed over or handed over more than `stale_secs` ago, and retrying
-/// targets whose time has come. Marks them handed over and returns them.
-pub async fn claim_targets_to_enqueue(
+/// Targets of `platform` due for a hand-over: pending or retrying, of a queued or publishing post, whose
+/// hand-over time has come (never handed over, refused by Redis, handed over `requeue_secs` ago and still
+/// not leased, or a retry whose time has come). Their next hand-over time becomes `requeue_secs` from now;
+/// returns them, oldest due first.
+pub async fn claim_targets_to_hand_over(
     db: &Db,
     platform: &str,
-    stale_secs: i64,
+    requeue_secs: f64,
     limit: i64,
 ) -> Result<Vec<Handoff>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE post_targets t SET enqueued_at = now()
-         FROM (SELECT t.id, p.livemode, p.request_id FROM post_targets t JOIN posts p ON p.id = t.post_id
-               WHERE t.status IN ('pending', 'retrying') AND t.platform = $1
-                 AND p.status = 'publishing'
-                 AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= now())
-                 AND (t.enqueued_at IS NULL OR t.enqueued_at < now() - make_interval(secs => $2))
-               ORDER BY t.next_attempt_at NULLS FIRST LIMIT $3 FOR UPDATE OF t SKIP LOCKED) due
+        "UPDATE post_targets t SET handoff_at = now() + make_interval(secs => $2)
+         FROM (SELECT t.id, p.request_id FROM post_targets t JOIN posts p ON p.id = t.post_id
+               WHERE t.platform = $1 AND t.status IN ('pending', 'retrying') AND t.handoff_at <= now()
+                 AND p.status IN ('queued', 'publishing')
+               ORDER BY t.handoff_at LIMIT $3 FOR UPDATE OF t SKIP LOCKED) due
          WHERE t.id = due.id
-         RETURNING t.id, t.post_id, due.livemode, due.request_id",
+         RETURNING t.id, t.post_id, due.request_id",
     )
     .bind(platform)
-    .bind(stale_secs as f64)
+    .bind(requeue_secs)
     .bind(limit)
     .fetch_all(db)
     .await
@@ -166,7 +92,7 @@ pub struct Leased {
     pub content: Json<serde_json::Value>,
     pub sandbox: Option<Json<serde_json::Value>>,
     pub scheduled_time: Option<DateTime<Utc>>,
-    pub dispatched_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
     /// This attempt's number (all attempts of the target, manual retries included).
     pub attempt: i32,
     /// Attempts since the last manual retry, this one included.
@@ -176,40 +102,24 @@ pub struct Leased {
 }
 
 const LEASED_COLUMNS: &str = "t.id, t.post_id, t.platform, t.account_label, t.integration_id, p.livemode, \
-     p.request_id, p.content, p.sandbox, p.scheduled_time, p.dispatched_at, t.attempts AS attempt, \
+     p.request_id, p.content, p.sandbox, p.scheduled_time, p.created_at, t.attempts AS attempt, \
      t.round_attempts, t.platform_state, t.checks";
 
-/// Takes the lease on a target for one attempt: only a `pending` target, or a `retrying` one whose time has
-/// come, of a post that is publishing. Records the attempt as started. `None`: someone else has it, it is
-/// done, not due, or canceled; the job has nothing to do.
-pub async fn lease_for_attempt(
+/// Takes the lease on each of `ids` for one attempt (see `soku_lease_targets` in the migrations): only a
+/// `pending` target, or a `retrying` one whose time has come, of a post that is queued or publishing. Records
+/// each attempt as started. A target not returned is someone else's, done, not due, or canceled.
+pub async fn lease_targets(
     db: &Db,
-    target_id: &str,
+    ids: &[String],
     owner: &str,
     lease_secs: f64,
-) -> Result<Option<Leased>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH t AS (
-            UPDATE post_targets t SET status = 'publishing', attempts = t.attempts + 1,
-                   round_attempts = t.round_attempts + 1, lease_owner = $2,
-                   lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-            FROM posts p
-            WHERE t.id = $1 AND p.id = t.post_id AND p.status = 'publishing'
-              AND t.status IN ('pending', 'retrying')
-              AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= now())
-            RETURNING t.*
-         ), a AS (
-            INSERT INTO publish_attempts (target_id, attempt, worker)
-            SELECT id, attempts, $2 FROM t
-            ON CONFLICT (target_id, attempt) DO NOTHING
-         )
-         SELECT {LEASED_COLUMNS} FROM t JOIN posts p ON p.id = t.post_id"
-    )))
-    .bind(target_id)
-    .bind(owner)
-    .bind(lease_secs)
-    .fetch_optional(db)
-    .await
+) -> Result<Vec<Leased>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM soku_lease_targets($1, $2, $3)")
+        .bind(ids)
+        .bind(owner)
+        .bind(lease_secs)
+        .fetch_all(db)
+        .await
 }
 
 /// Extends a lease this worker still holds; `false` when it no longer does.
@@ -250,40 +160,53 @@ pub async fn save_platform_state(
     Ok(r.rows_affected() == 1)
 }
 
-/// How an attempt (or check) ended, as stored.
+/// How an attempt (or check) of one target ended, as stored.
 #[derive(Debug, Clone)]
-pub struct Settle<'a> {
+pub struct Settle {
+    pub target_id: String,
+    /// The attempt to close (`None` for a check, which has no attempt row).
+    pub attempt: Option<i32>,
     pub status: TargetStatus,
-    pub platform_post_id: Option<&'a str>,
-    pub url: Option<&'a str>,
-    pub error_code: Option<&'a str>,
-    pub error_message: Option<&'a str>,
+    pub platform_post_id: Option<String>,
+    pub url: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
     pub retryable: Option<bool>,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// Settles the target (see `soku_settle_target` in the migrations) and returns the post's status after it;
-/// `None` when the target was no longer this worker's, and nothing changed.
-pub async fn settle(
+/// Settles many targets in one statement (see `soku_settle_targets` in the migrations); returns, for each
+/// target settled, the post's status after it. A target missing from the answer was no longer this worker's,
+/// and nothing changed for it.
+pub async fn settle_many(
     db: &Db,
-    target_id: &str,
     owner: &str,
-    attempt: Option<i32>,
-    s: &Settle<'_>,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT soku_settle_target($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-        .bind(target_id)
-        .bind(owner)
-        .bind(attempt)
-        .bind(s.status.as_str())
-        .bind(s.platform_post_id)
-        .bind(s.url)
-        .bind(s.error_code)
-        .bind(s.error_message)
-        .bind(s.retryable)
-        .bind(s.next_attempt_at)
-        .fetch_one(db)
-        .await
+    settles: &[Settle],
+) -> Result<Vec<(String, PostStatus)>, sqlx::Error> {
+    fn col<T>(settles: &[Settle], f: impl Fn(&Settle) -> T) -> Vec<T> {
+        settles.iter().map(f).collect()
+    }
+    sqlx::query_as(
+        "SELECT target_id, post_status FROM soku_settle_targets($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(col(settles, |s| s.target_id.clone()))
+    .bind(owner)
+    .bind(col(settles, |s| s.attempt))
+    .bind(col(settles, |s| s.status.as_str()))
+    .bind(col(settles, |s| s.platform_post_id.clone()))
+    .bind(col(settles, |s| s.url.clone()))
+    .bind(col(settles, |s| s.error_code.clone()))
+    .bind(col(settles, |s| s.error_message.clone()))
+    .bind(col(settles, |s| s.retryable))
+    .bind(col(settles, |s| s.next_attempt_at))
+    .fetch_all(db)
+    .await
+}
+
+/// Settles one target; the post's status after it, or `None` when the target was no longer this worker's.
+pub async fn settle(db: &Db, owner: &str, s: &Settle) -> Result<Option<PostStatus>, sqlx::Error> {
+    let settled = settle_many(db, owner, std::slice::from_ref(s)).await?;
+    Ok(settled.into_iter().next().map(|(_, status)| status))
 }
 
 /// Targets whose worker vanished mid-attempt (lease expired): the platform may have taken the post, so they
@@ -340,22 +263,19 @@ pub async fn lease_for_check(
     .await
 }
 
-/// After Redis lost its data: everything handed over is handed over again at the next tick.
-pub async fn forget_handoffs(db: &Db) -> Result<(u64, u64), sqlx::Error> {
-    let posts = sqlx::query(
-        "UPDATE posts SET enqueued_at = NULL WHERE status = 'queued' AND enqueued_at IS NOT NULL",
+/// After Redis lost its data: every target handed over and not yet leased is handed over again at the next
+/// tick. Returns how many.
+pub async fn forget_handoffs(db: &Db) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE post_targets t SET handoff_at = now()
+         FROM posts p
+         WHERE p.id = t.post_id AND p.status IN ('queued', 'publishing')
+           AND t.status IN ('pending', 'retrying') AND t.handoff_at > now()
+           AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= now())",
     )
     .execute(db)
     .await?
-    .rows_affected();
-    let targets = sqlx::query(
-        "UPDATE post_targets SET enqueued_at = NULL
-         WHERE status IN ('pending', 'retrying') AND enqueued_at IS NOT NULL",
-    )
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok((posts, targets))
+    .rows_affected())
 }
 
 /// Targets by status, for `/metrics`.

@@ -1,4 +1,3 @@
 //! One file per job kind, each a [`crate::job::Job`]; `lib.rs` registers each on its queues.
 
-pub mod dispatch;
 pub mod publish;

@@ -2,6 +2,8 @@
 //! due retrying target grants one, so a duplicate delivery does nothing), keeps the lease alive while the
 //! platform call runs, and settles the attempt: published, retrying at a backoff that honours the
 //! platform's reset, failed, or unknown (to be checked against the platform before anything is re-sent).
+//! Leases and settles go through the process's batchers (`Ctx::lease`, `Ctx::settle`): many jobs' in one
+//! statement, one attempt row per attempt all the same.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use soku_shared::jobs::PublishTarget;
 use soku_shared::metrics;
-use soku_shared::status::TargetStatus;
+use soku_shared::status::{PostStatus, TargetStatus};
 use soku_shared::store::publish::{self as store, Leased, Settle};
 
 use crate::adapters::{Credentials, Failure, FailureClass, PublishRequest, Published, StateSink};
@@ -33,16 +35,32 @@ impl Job for Publish {
     }
 
     async fn run(ctx: &Ctx, job: &PublishTarget) -> anyhow::Result<Outcome> {
-        let lease = ctx.cfg.lease_secs as f64;
-        let Some(t) = store::lease_for_attempt(&ctx.db, &job.target_id, &ctx.name, lease)
+        let Some(t) = ctx
+            .lease
+            .call(job.target_id.clone())
             .await
             .context("taking a lease on the target")?
         else {
             tracing::debug!("target not due, taken, settled or canceled: nothing to do");
             return Ok(Outcome::Skipped);
         };
+        if t.attempt == 1 {
+            record_wait(&t);
+        }
         attempt(ctx, t).await?;
         Ok(Outcome::Done)
+    }
+}
+
+/// How long the target waited for its first attempt: past its scheduled time (lateness), or since the post
+/// was accepted (pick-up).
+fn record_wait(t: &Leased) {
+    let now = Utc::now();
+    match t.scheduled_time {
+        Some(at) if at <= now && at > t.created_at => {
+            metrics::lateness((now - at).as_seconds_f64())
+        }
+        _ => metrics::pickup((now - t.created_at).as_seconds_f64().max(0.0)),
     }
 }
 
@@ -114,7 +132,9 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
     let secs = started.elapsed().as_secs_f64();
     let (outcome, settle) = outcome(ctx, &t, &result);
     metrics::attempt(&t.platform, outcome, secs);
-    let post_status = store::settle(&ctx.db, &t.id, &ctx.name, Some(t.attempt), &settle)
+    let post_status = ctx
+        .settle
+        .call(settle.clone())
         .await
         .context("settling the attempt")?;
     log_settled(&t, &result, &settle, post_status, secs);
@@ -145,8 +165,8 @@ async fn refresh(ctx: &Ctx, t: &Leased, f: Failure) -> Failure {
 fn log_settled(
     t: &Leased,
     result: &Result<Published, Failure>,
-    settle: &Settle<'_>,
-    post_status: Option<String>,
+    settle: &Settle,
+    post_status: Option<PostStatus>,
     secs: f64,
 ) {
     match (result, post_status) {
@@ -175,39 +195,35 @@ fn log_settled(
     }
 }
 
-const NOTHING: Settle<'static> = Settle {
-    status: TargetStatus::Published,
-    platform_post_id: None,
-    url: None,
-    error_code: None,
-    error_message: None,
-    retryable: None,
-    next_attempt_at: None,
-};
-
 /// How an attempt's result is stored: the metric outcome and the settle arguments.
-fn outcome<'a>(
-    ctx: &Ctx,
-    t: &Leased,
-    result: &'a Result<Published, Failure>,
-) -> (&'static str, Settle<'a>) {
+fn outcome(ctx: &Ctx, t: &Leased, result: &Result<Published, Failure>) -> (&'static str, Settle) {
     let f = match result {
         Ok(p) => {
             let published = Settle {
-                platform_post_id: Some(&p.platform_post_id),
-                url: Some(&p.url),
-                ..NOTHING
+                target_id: t.id.clone(),
+                attempt: Some(t.attempt),
+                status: TargetStatus::Published,
+                platform_post_id: Some(p.platform_post_id.clone()),
+                url: Some(p.url.clone()),
+                error_code: None,
+                error_message: None,
+                retryable: None,
+                next_attempt_at: None,
             };
             return ("published", published);
         }
         Err(f) => f,
     };
     let failed = Settle {
+        target_id: t.id.clone(),
+        attempt: Some(t.attempt),
         status: TargetStatus::Failed,
-        error_code: Some(&f.code),
-        error_message: Some(&f.message),
+        platform_post_id: None,
+        url: None,
+        error_code: Some(f.code.clone()),
+        error_message: Some(f.message.clone()),
         retryable: Some(false),
-        ..NOTHING
+        next_attempt_at: None,
     };
     match &f.class {
         FailureClass::Retryable { retry_after } => retry_or_fail(ctx, t, *retry_after, failed),
@@ -226,12 +242,12 @@ fn outcome<'a>(
 
 /// A retryable failure: another attempt after the backoff (never before the platform's reset), or `failed`
 /// once the round's automatic attempts are spent (still retryable by hand).
-fn retry_or_fail<'a>(
+fn retry_or_fail(
     ctx: &Ctx,
     t: &Leased,
     retry_after: Option<Duration>,
-    failed: Settle<'a>,
-) -> (&'static str, Settle<'a>) {
+    failed: Settle,
+) -> (&'static str, Settle) {
     let retryable = Settle {
         retryable: Some(true),
         ..failed

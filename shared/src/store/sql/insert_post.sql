@@ -48,8 +48,12 @@ WITH wanted AS (
    WHERE (SELECT fine FROM ok) AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM claim))
    RETURNING id
 ), t AS (
-   INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id)
-   SELECT r.id, p.id, r.pos, r.platform, r.label, r.integration_id FROM p, resolved r
+   -- An immediate post's targets are pushed to Redis right after the commit; should a job be lost, the
+   -- reconciler hands it over again at handoff_at ($19 s from now). A scheduled post's, at its time.
+   INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id, handoff_at)
+   SELECT r.id, p.id, r.pos, r.platform, r.label, r.integration_id,
+          CASE WHEN $4::text = 'scheduled' THEN $6 ELSE now() + make_interval(secs => $19::float8) END
+   FROM p, resolved r
    RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[]) AS inserted,
