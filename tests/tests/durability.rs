@@ -326,14 +326,13 @@ async fn ten_thousand_posts_due_in_the_same_second_all_publish() {
     let db = env.db().await;
     loop {
         for q in [
-            "dispatch",
             "publish:x",
             "publish:threads",
             "publish:linkedin",
             "publish:facebook",
         ] {
             let n: u64 = redis::cmd("ZCARD")
-                .arg(format!("{}:{q}:scheduled", env.redis_prefix))
+                .arg(format!("{}:{q}:ready", env.redis_prefix))
                 .query_async(&mut conn)
                 .await
                 .unwrap_or(0);

@@ -139,9 +139,9 @@ async fn a_canceled_post_never_publishes() {
     }
     let text = worker.metrics().await;
     assert_eq!(
-        metric(&text, "soku_jobs_total{queue=\"dispatch\",outcome=\"ok\"}"),
-        Some(1.0),
-        "only the later post is dispatched:\n{text}"
+        metric(&text, "soku_jobs_total{queue=\"publish\",outcome=\"ok\"}"),
+        Some(2.0),
+        "only the later post's two targets are published:\n{text}"
     );
 }
 
@@ -427,8 +427,7 @@ async fn the_request_id_follows_a_post_into_the_worker_log() {
     let log = worker.log();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains(&request_id)).collect();
     assert!(
-        lines.iter().any(|l| l.contains("post dispatched"))
-            && lines.iter().any(|l| l.contains("target published")),
+        lines.iter().any(|l| l.contains("target published")),
         "the worker log does not carry {request_id}:\n{log}"
     );
 }
@@ -448,7 +447,7 @@ async fn metrics_on_the_api_and_the_worker() {
     r.expect(200);
     let text = r.text.clone();
     for name in [
-        "soku_queue_depth{queue=\"dispatch\"}",
+        "soku_queue_depth{queue=\"publish:x\"}",
         "soku_targets{status=\"pending\"}",
         "soku_scheduled_overdue",
     ] {
