@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Workers benchmark: the publishing pipeline end to end (intake API → dispatch → per-platform publish workers →
+# Workers benchmark: the publishing pipeline end to end (intake API → per-platform publish queues and workers →
 # sandbox sink), then the same publish job on BullMQ (same Redis, same Postgres, same sink) as a reference.
 # A benchmark, not a test: it prints figures and the conditions they were measured in, and a markdown block for
 # docs/benchmarks.md; it exits non-zero only when a run itself is wrong (targets lost or duplicated, setup failed).
@@ -10,13 +10,13 @@
 # Phases (all on one scratch database, one Redis prefix, one sink process):
 #   1 throughput  TARGETS targets = TARGETS/4 test-mode posts to x, threads, linkedin, facebook, POSTed by CONCURRENCY
 #                 connections while the workers run; from the first POST to the sink's last delivery.
-#   2 latency     SINGLE posts one at a time (4 targets each): accept → dispatch (Postgres, and the worker's
+#   2 latency     SINGLE posts one at a time (4 targets each): accept → first lease (Postgres, and the worker's
 #                 soku_pickup_latency_seconds histogram), and POST → first / last delivery at the sink.
 #   3 schedule    SCHEDULED posts (one platform each, in turn) all due at one whole second, created before it:
-#                 lateness of dispatch (posts.dispatched_at), of the publish attempt's start and of publication
+#                 lateness of release (posts.dispatched_at), of the publish attempt's start and of publication
 #                 (post_targets.published_at), each minus scheduled_time.
-#   4 memory      Redis memory before, during and after SUSTAIN_SECS of steady load (SUSTAIN_RATE posts/s), then
-#                 after the reconciler's trimming of finished jobs (every 5 s).
+#   4 memory      Redis memory before, during and after SUSTAIN_SECS of steady load (SUSTAIN_RATE posts/s)
+#                 (a job leaves Redis when a worker takes it: nothing to trim).
 #   5 bullmq      scripts/bench/workers/bullmq/bench.mjs: TARGETS jobs (throughput), SCHEDULED delayed jobs due at
 #                 one instant (lateness), SINGLE jobs one at a time; Soku's API and worker are stopped first.
 #
@@ -233,14 +233,14 @@ LOAD_START="$(loadavg)"
 
 cat <<EOF
 
-== Soku workers benchmark: intake → dispatch → publish (sandbox) → sink, and BullMQ on the same Redis
+== Soku workers benchmark: intake → publish queues → publish (sandbox) → sink, and BullMQ on the same Redis
    commit       $COMMIT    date $TODAY
    machine      $CPU_MODEL, nproc $NPROC, $MEM_TOTAL, $OS
    load average $LOAD_START at start (1, 5, 15 min; anything else running shares the cores)
    versions     Postgres $PG_VERSION, Redis $REDIS_VERSION, node $NODE_VERSION, BullMQ $BULLMQ_VERSION
    Soku         soku api + soku worker (release, separate processes), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
-                out of the way, worker defaults: publish concurrency 32 per platform queue (7 queues), dispatch 16,
-                poll 50 ms, reconciler every 200 ms, DB pool 32 per process; sandbox → soku-sink over HTTP
+                out of the way, worker defaults: publish concurrency 32 per platform queue (7 queues), wake-ups by
+                blocking pop (idle fallback 1 s), reconciler every 200 ms, DB pool 32 per process; sandbox → soku-sink over HTTP
                 settings overridden here: $(env | grep -E '^SOKU_(CONCURRENCY|POLL|RECONCILE|DB_POOL|LEASE|REQUEUE|RETRY|PUBLISH)' | tr '\n' ' ' | sed 's/ $//;s/^$/none/')
    load         node scripts/bench/workers/soku-load.mjs, $CONCURRENCY keep-alive connections, loopback;
                 posts to [$PLATFORMS] unless said otherwise
@@ -276,14 +276,14 @@ read -r p1_pub p1_posts p1_att <<<"$(sql "SELECT
     (SELECT count(*) FROM post_targets t JOIN posts p ON p.id = t.post_id WHERE p.created_at >= '$P1_SINCE' AND t.status = 'published'),
     (SELECT count(*) FROM posts WHERE created_at >= '$P1_SINCE' AND status = 'published'),
     (SELECT count(*) FROM publish_attempts a JOIN post_targets t ON t.id = a.target_id JOIN posts p ON p.id = t.post_id WHERE p.created_at >= '$P1_SINCE')")"
-p1_full="$(grep -c 'dispatch queue is full' "$BENCH_WORK/api.log" || true)"
+p1_full="$(grep -c 'queue full' "$BENCH_WORK/api.log" || true)"
 cat <<EOF
 --- 1. throughput: $POSTS posts × $NPLAT targets, $CONCURRENCY connections, workers running
    targets/s    $P1_TPS  ($(jq_r .targets "$P1_ST") targets delivered in $p1_secs s, first POST → last delivery at the sink)
    intake       $P1_INTAKE posts/s while the workers ran (POST p50 $(jq_r .postMs.p50 "$P1") ms, p99 $(jq_r .postMs.p99 "$P1") ms); statuses $(jq -c .statuses <<<"$P1")
    sink         $(jq_r .deliveries "$P1_ST") deliveries, $(jq_r .targets "$P1_ST") targets, $(jq_r .duplicates "$P1_ST") duplicates
    Postgres     $p1_pub targets published, $p1_posts of $POSTS posts published, $p1_att publish attempts
-   API          $p1_full dispatch pushes refused by the capped queue (handed over later by the reconciler)
+   API          $p1_full pushes refused by a capped queue (handed over later by the reconciler; logged at debug)
    load avg     $P1_LOAD before; $(cpu_report "$c0" "$c1" "$(jq_r .cpuSeconds "$P1")")
 EOF
 (($(jq_r .targets "$P1_ST") == TARGETS)) || fail "$(jq_r .targets "$P1_ST") of $TARGETS targets delivered"
@@ -295,7 +295,7 @@ fi
 # ---------------------------------------------------------------- 2: latency of single posts
 P2_PG="–" P2_HIST="–" P2_FIRST="–" P2_LAST="–"
 if phase 2; then
-sleep 6 # let the reconciler trim phase 1's jobs, so that nothing else runs during the single posts
+sleep 6 # let phase 1 settle, so that nothing else runs during the single posts
 bench_say "2 latency: $SINGLE single posts, one at a time (load $(loadavg))"
 P2_LOAD="$(loadavg)"
 scrape "$BENCH_WORK/m2a.txt"
@@ -321,7 +321,7 @@ P2_HIST="$(jq_r '"\(.p50 * 1000 | round) / \(.p99 * 1000 | round)"' "$P2_H" 2>/d
 P2_HIST="$P2_HIST (buckets $(jq_r '"\(.p50_bucket | map(. * 1000 | round) | join("–")) / \(.p99_bucket | map(. * 1000 | round) | join("–"))"' "$P2_H" 2>/dev/null))"
 cat <<EOF
 --- 2. latency of single posts ($SINGLE posts sent one at a time, 4 targets each, a random 0–100 ms pause between)
-   pick-up      accept → dispatch (posts.dispatched_at - created_at): p50 $p2_p50 ms, p99 $p2_p99 ms, max $p2_max ms ($p2_n posts)
+   pick-up      accept → first lease (posts.dispatched_at - created_at): p50 $p2_p50 ms, p99 $p2_p99 ms, max $p2_max ms ($p2_n posts)
                 soku_pickup_latency_seconds on /metrics over the same posts: $(hist_text "$P2_H")
    delivery     POST → first target at the sink: p50 / p99 $P2_FIRST ms;  → all 4 targets: $P2_LAST ms (max $(jq_r .lastDeliveryMs.max "$P2") ms)
                 created_at → post_targets.published_at: p50 $p2_pub50 ms, p99 $p2_pub99 ms
@@ -373,7 +373,7 @@ p3_pub="$(sql "SELECT count(*) FROM post_targets t JOIN posts p ON p.id = t.post
 cat <<EOF
 --- 3. scheduling lateness: $SCHEDULED posts (1 target each: x, threads, linkedin, facebook in turn) due at $DUE_ISO
    created      at $(jq_r .postsPerSec "$P3") posts/s, the last one ${ahead_ms} ms before the due second; $n_sched posts were 'scheduled' at the end of creation
-   dispatch     posts.dispatched_at - scheduled_time:          p50 $d50 ms, p99 $d99 ms, max $dmax ms (min $dmin)
+   release      posts.dispatched_at - scheduled_time:          p50 $d50 ms, p99 $d99 ms, max $dmax ms (min $dmin)
    publish      publish_attempts.started_at - scheduled_time:  p50 $s50 ms, p99 $s99 ms, max $smax ms (the job leasing the target)
    published    post_targets.published_at - scheduled_time:    p50 $u50 ms, p99 $u99 ms, max $umax ms
    sink         last delivery $p3_last ms after the due second → $P3_DRAIN targets/s drained; $(jq_r .targets "$P3_ST") targets, $(jq_r .duplicates "$P3_ST") duplicates; $p3_pub published in Postgres
@@ -391,14 +391,14 @@ fi
 
 # ---------------------------------------------------------------- 4: Redis memory under sustained load
 if phase 4; then
-sleep 11 # two trimming periods after phase 3
+sleep 5 # let phase 3 settle
 if [[ -z "$SUSTAIN_RATE" ]]; then
     SUSTAIN_RATE="$(awk -v t="${P1_TPS:-800}" -v n="$NPLAT" 'BEGIN { r = int(t / n / 2); if (r < 10) r = 10; print r }')"
 fi
 bench_say "4 memory: $SUSTAIN_SECS s at $SUSTAIN_RATE posts/s ($((SUSTAIN_RATE * NPLAT)) targets/s) (load $(loadavg))"
 P4_LOAD="$(loadavg)"
 sink_reset
-echo "--- 4. Redis memory: $SUSTAIN_SECS s of steady load, $SUSTAIN_RATE posts/s × $NPLAT targets, then the reconciler's trimming"
+echo "--- 4. Redis memory: $SUSTAIN_SECS s of steady load, $SUSTAIN_RATE posts/s × $NPLAT targets"
 mem_line "before the load"
 c0="$(cpu_snap)"
 node "$WDIR/soku-load.mjs" steady --api "$BENCH_API" --key "$KEY" --rate "$SUSTAIN_RATE" --seconds "$SUSTAIN_SECS" \
@@ -421,7 +421,7 @@ P4_ST="$(wait_sink "$want" 300)"
 c1="$(cpu_snap)"
 mem_line "all delivered"
 sleep 11
-mem_line "11 s later (2 trims)"
+mem_line "11 s later"
 sus_secs="$(awk -v a="$(jq_r .startMs "$P4")" -v b="$(jq_r .lastAtMs "$P4_ST")" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
 cat <<EOF
    load         $(jq_r .postsPerSec "$P4") posts/s achieved ($(jq -c .statuses <<<"$P4"), at most $(jq_r .maxBehindMs "$P4") ms behind schedule); POST p50 $(jq_r .postMs.p50 "$P4") ms, p99 $(jq_r .postMs.p99 "$P4") ms
@@ -512,11 +512,11 @@ cat <<EOF
 |---|---|---|
 | end-to-end targets/s, $TARGETS targets ($POSTS posts × 4) | $P1_TPS (intake API → sink; intake $P1_INTAKE posts/s) | $(B .throughput.targetsPerSec) (addBulk → sink) |
 | drain targets/s, $SCHEDULED due at one second | $P3_DRAIN | $(B .delayed.drainTargetsPerSec) |
-| lateness p50 / p99 ms, $SCHEDULED due at one second: dispatch / job start | $d50 / $d99 (dispatch), $s50 / $s99 (publish start) | $(B .delayed.startLatenessMs.p50) / $(B .delayed.startLatenessMs.p99) (job start) |
+| lateness p50 / p99 ms, $SCHEDULED due at one second: release / job start | $d50 / $d99 (release), $s50 / $s99 (publish start) | $(B .delayed.startLatenessMs.p50) / $(B .delayed.startLatenessMs.p99) (job start) |
 | lateness p50 / p99 ms: published | $u50 / $u99 | $(B .delayed.publishedLatenessMs.p50) / $(B .delayed.publishedLatenessMs.p99) |
-| pick-up p50 / p99 ms, single posts (accept → dispatch) | $P2_PG (Postgres), $P2_HIST (histogram) | – |
+| pick-up p50 / p99 ms, single posts (accept → first lease) | $P2_PG (Postgres), $P2_HIST (histogram) | – |
 | POST → sink delivery p50 / p99 ms, single posts | $P2_FIRST (first target), $P2_LAST (all 4) | $(B .single.deliveryMs.p50) / $(B .single.deliveryMs.p99) (add → delivery, 1 target) |
-| Redis (Soku prefix): before / peak / load stopped / trimmed | $(mem_of "before") / $(mem_peak) / $(mem_of "load stopped") / $(mem_of "11 s later") | ${bull_bytes:+$(mib "$bull_bytes") ($bull_keys keys) after its run} |
+| Redis (Soku prefix): before / peak / load stopped / 11 s later | $(mem_of "before") / $(mem_peak) / $(mem_of "load stopped") / $(mem_of "11 s later") | ${bull_bytes:+$(mib "$bull_bytes") ($bull_keys keys) after its run} |
 EOF
 echo
 echo "Conditions: $CPU_MODEL, nproc $NPROC, $MEM_TOTAL; Postgres $PG_VERSION, Redis $REDIS_VERSION, node $NODE_VERSION; load average $LOAD_START at start, $LOAD_END at the end."
