@@ -3,6 +3,7 @@
 //! against it with [`TestEnv::spawn_api`], and talks HTTP to them. Nothing here links the server's crates: the
 //! tests see Soku only the way a client or an operator does (HTTP, the CLI, and the rows and keys it leaves).
 
+mod delivery;
 mod env;
 mod fixtures;
 mod http;
@@ -13,6 +14,10 @@ mod raw;
 mod sink;
 mod worker;
 
+pub use delivery::{
+    QUIET_PERIOD, assert_delivered_exactly_once, attempts_by_outcome, attempts_by_worker,
+    rerun_quickly,
+};
 pub use env::{Account, TestEnv, setup, setup_unlimited};
 pub use fixtures::{
     TEST_TOKEN_PREFIX, assert_id, assert_time_ms, random_alnum, random_live_key, text_post,

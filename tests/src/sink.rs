@@ -115,6 +115,16 @@ impl Sink {
             .unwrap_or(0)
     }
 
+    /// The platform post id and URL of `target`'s first delivery, as the sink recorded them.
+    pub fn first(&self, target: &str) -> Option<(String, String)> {
+        self.0.lock().unwrap().first.get(target).cloned()
+    }
+
+    /// Every delivery received so far, duplicates included.
+    pub fn deliveries(&self) -> u64 {
+        self.0.lock().unwrap().total
+    }
+
     /// Targets delivered more than once, with their counts.
     pub fn duplicates(&self) -> Vec<(String, u64)> {
         let book = self.0.lock().unwrap();

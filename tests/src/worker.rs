@@ -52,10 +52,11 @@ impl Default for WorkerSpec {
 pub struct WorkerProc {
     child: Child,
     pub log_path: PathBuf,
+    name: String,
 }
 
 impl TestEnv {
-    /// Starts `soku worker` and waits until it has started its workers.
+    /// Starts `soku worker` and waits until it has started its workers (and logged its name).
     pub async fn spawn_worker(&self, spec: &WorkerSpec) -> WorkerProc {
         let n = WORKER_SEQ.fetch_add(1, Ordering::Relaxed);
         let log_path = self.dir.join(format!("worker-{n}.log"));
@@ -70,15 +71,23 @@ impl TestEnv {
         cmd.stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log);
         let child = cmd.spawn().expect("start soku worker");
-        let mut w = WorkerProc { child, log_path };
+        let mut w = WorkerProc {
+            child,
+            log_path,
+            name: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !w.log().contains("worker started") {
+        loop {
+            if let Some(name) = logged_name(&w.log()) {
+                w.name = name;
+                break;
+            }
             if let Some(status) = w.child.try_wait().expect("try_wait") {
                 panic!("soku worker exited ({status}) at start:\n{}", w.log());
             }
             assert!(
                 Instant::now() < deadline,
-                "soku worker did not start:\n{}",
+                "soku worker did not start (or its \"worker started\" line names no worker=):\n{}",
                 w.log()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -90,6 +99,12 @@ impl TestEnv {
 impl WorkerProc {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The process's name, as it logs it at start (`worker started worker=NAME`): also the owner of its leases
+    /// and the `worker` of its rows in `publish_attempts`.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn log(&self) -> String {
@@ -164,6 +179,15 @@ impl WorkerProc {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The `worker=` field of the "worker started" line, once the log has it.
+fn logged_name(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains("worker started"))?;
+    let name = line
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("worker="))?;
+    Some(name.to_string())
 }
 
 /// The value of `series` (a metric name with its labels, exactly as printed) in Prometheus text, if present.

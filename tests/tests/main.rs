@@ -19,4 +19,5 @@ mod posts;
 mod publishing;
 mod rate_limit;
 mod robustness;
+mod scale_out;
 mod shutdown;
