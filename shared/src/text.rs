@@ -19,10 +19,24 @@ use unicode_normalization::UnicodeNormalization;
 /// a bare `name.cc` for a URL; the official library weighs every URL it finds as 23 and does not take `name.cc`
 /// without a path for one. The URLs without a scheme are therefore re-weighed here, following the official rule.
 pub fn x_weighted_length(text: &str) -> usize {
-    let config = twitter_text_config::config_v3();
     let nfc: String = text.nfc().collect();
-    let extractor = ValidatingExtractor::new_with_nfc_input(config, &nfc);
-    let found = extractor.extract_urls_with_indices(&nfc);
+    let defused = defuse_mention_check(&nfc);
+    match std::panic::catch_unwind(|| weighted_length_of_nfc(&defused)) {
+        Ok(length) => length,
+        Err(_) => {
+            // Not seen since the input is defused; a client's text must still never cost a 500.
+            tracing::warn!(
+                "twitter-text panicked on a text; its length is counted without URL detection"
+            );
+            defused.chars().map(weight_without_urls).sum()
+        }
+    }
+}
+
+fn weighted_length_of_nfc(nfc: &str) -> usize {
+    let config = twitter_text_config::config_v3();
+    let extractor = ValidatingExtractor::new_with_nfc_input(config, nfc);
+    let found = extractor.extract_urls_with_indices(nfc);
     let mut length = found.parse_results.weighted_length;
     let weighed_as_text = found.entities.iter().map(|e| e.value);
     for url in weighed_as_text.filter(|u| !has_scheme(u) && !is_short_country_domain(u)) {
@@ -30,6 +44,48 @@ pub fn x_weighted_length(text: &str) -> usize {
         length += config.transformed_url_length - as_text;
     }
     usize::try_from(length).unwrap_or(0)
+}
+
+/// twitter-text 0.3.1 panics (a byte slice inside a character, `nom_parser::is_rt_prefix_before`) on an `@` or
+/// `＠` that follows a character of the "not a mention" set (ASCII letters and digits, `_ @ ! # $ % & * = /`,
+/// `＠`) when the byte two before it is inside a character: `日a@x`, `éR@x`, `＠@x`. Such an `@` starts no
+/// mention (only `RT@` would) and lets no URL start right after it; `$` / `＄` are alike in both and weigh the
+/// same, so it is swapped for one before parsing. The length is unchanged; only the crash is gone.
+fn defuse_mention_check(nfc: &str) -> std::borrow::Cow<'_, str> {
+    let not_a_mention_after =
+        |c: char| c.is_ascii_alphanumeric() || "_@!#$%&*=/\u{ff20}".contains(c);
+    let mut prev: Option<char> = None;
+    let mut trips = Vec::new();
+    for (at, c) in nfc.char_indices() {
+        if matches!(c, '@' | '\u{ff20}')
+            && prev.is_some_and(not_a_mention_after)
+            && at >= 2
+            && !nfc.is_char_boundary(at - 2)
+        {
+            trips.push(at);
+        }
+        prev = Some(c);
+    }
+    if trips.is_empty() {
+        return std::borrow::Cow::Borrowed(nfc);
+    }
+    let swapped = nfc
+        .char_indices()
+        .map(|(at, c)| match c {
+            '@' if trips.contains(&at) => '$',
+            '\u{ff20}' if trips.contains(&at) => '\u{ff04}',
+            c => c,
+        })
+        .collect();
+    std::borrow::Cow::Owned(swapped)
+}
+
+/// The v3 weight of one code point, URLs and emoji aside (the fallback's count).
+fn weight_without_urls(c: char) -> usize {
+    match u32::from(c) {
+        0..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037 => 1,
+        _ => 2,
+    }
 }
 
 /// Whether a URL found by twitter-text starts with its scheme (`http://`, `https://`, in any case).

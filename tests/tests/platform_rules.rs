@@ -64,6 +64,21 @@ async fn x_counts_every_url_as_23() {
         .error(400, "validation_error");
 }
 
+/// An `@` after a letter after a non-ASCII character once crashed the length count (a 500); it is counted like
+/// any other text, on both sides of the limit.
+#[tokio::test]
+async fn x_counts_an_at_sign_after_non_ascii_text() {
+    let (_env, acct, api) = setup().await;
+    // "日a@x" weighs 2 + 1 + 1 + 1 = 5: 55 of them are 275, then 5 more fit and a sixth character does not.
+    x_limit_falls_between(
+        &api,
+        &acct.test_key,
+        &format!("{}日a@x", "日a@x".repeat(55)),
+        "a",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn youtube_requires_a_title_and_takes_the_first_line_of_text_when_none_is_given() {
     let (_env, acct, api) = setup().await;

@@ -223,3 +223,37 @@ fn hashtags() {
     assert_eq!(hashtag_count("a#b c&#39; #123 #2024年 ＃全角 #_x"), 3);
     assert_eq!(hashtag_count(&"#tag ".repeat(31)), 31);
 }
+
+/// twitter-text 0.3.1 slices inside a character when an `@` follows one ASCII character after a non-ASCII one
+/// (found by the API's fuzz run, a 500 then); the length comes out as for any other text.
+#[test]
+fn an_at_sign_after_a_non_ascii_and_an_ascii_character_is_counted() {
+    assert_eq!(x_weighted_length("日a@x"), 5);
+    assert_eq!(x_weighted_length("éR@bob"), 6);
+    assert_eq!(x_weighted_length("x 日a@bob"), 9);
+    assert_eq!(x_weighted_length("日_＠x"), 6);
+    assert_eq!(x_weighted_length("日a@example.com"), 15);
+    // The same text with ASCII before the letter: nothing to defuse, the same count.
+    assert_eq!(x_weighted_length("xa@example.com"), 14);
+}
+
+/// Every short text over the characters that steer twitter-text's mention, cashtag, hashtag and URL parsing is
+/// counted without a panic (the catch-all would hide one: it is called directly here).
+#[test]
+fn no_short_text_makes_twitter_text_panic() {
+    let alphabet = [
+        '日', 'é', 'a', 'R', 'T', ':', '@', '＠', '$', '#', ' ', '.', '/',
+    ];
+    let mut texts = vec![String::new()];
+    for _ in 0..4 {
+        texts = texts
+            .iter()
+            .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+            .collect();
+        for t in &texts {
+            let defused = super::defuse_mention_check(t);
+            let r = std::panic::catch_unwind(|| super::weighted_length_of_nfc(&defused));
+            assert!(r.is_ok(), "twitter-text panicked on {t:?}");
+        }
+    }
+}
