@@ -112,6 +112,7 @@ stop_pid() { # PID: SIGTERM, wait up to 10 s, then SIGKILL
 workers_cleanup() {
     local rc=$?
     stop_pid "$WORKER_PID"
+    for pid in $EXTRA_WORKER_PIDS; do stop_pid "$pid"; done
     stop_pid "$SINK_PID"
     if [[ "${BENCH_KEEP:-}" != 1 ]]; then
         if [[ -n "$BULL_DB_CREATED" ]]; then
@@ -156,6 +157,17 @@ WORKER_PID=$!
 wait_for_http "http://127.0.0.1:$METRICS_PORT/healthz" "$WORKER_PID" "$BENCH_WORK/worker.log" ||
     bench_die "soku worker did not come up"
 bench_say "soku worker up (pid $WORKER_PID, metrics $METRICS), sink $SINK (pid $SINK_PID)"
+# WORKERS=N: N - 1 more `soku worker` processes (their CPU counts as the worker's; /metrics is the first's).
+EXTRA_WORKER_PIDS=""
+for n in $(seq 2 "${WORKERS:-1}"); do
+    port="$(free_port)"
+    SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$port" "$SOKU_BIN" worker >"$BENCH_WORK/worker-$n.log" 2>&1 &
+    pid=$!
+    wait_for_http "http://127.0.0.1:$port/healthz" "$pid" "$BENCH_WORK/worker-$n.log" ||
+        bench_die "soku worker $n did not come up"
+    EXTRA_WORKER_PIDS="$EXTRA_WORKER_PIDS $pid"
+    bench_say "soku worker $n up (pid $pid)"
+done
 
 # ---------------------------------------------------------------- measuring helpers
 REDIS_PID="$(redis-cli -u "$REDIS_URL" info server | tr -d '\r' | sed -n 's/^process_id://p')"
@@ -164,7 +176,13 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 pg_ticks() { awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 CLK_TCK="$(getconf CLK_TCK)"
 sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # busy, whole machine
-cpu_snap() { echo "$(ticks "$BENCH_API_PID") $(ticks "$WORKER_PID") $(pg_ticks) $(ticks "$REDIS_PID") $(ticks "$SINK_PID") $(now_ms) $(sys_ticks)"; }
+worker_ticks() { # every soku worker process of this run
+    local sum pid
+    sum="$(ticks "$WORKER_PID")"
+    for pid in $EXTRA_WORKER_PIDS; do sum=$((sum + $(ticks "$pid"))); done
+    echo "$sum"
+}
+cpu_snap() { echo "$(ticks "$BENCH_API_PID") $(worker_ticks) $(pg_ticks) $(ticks "$REDIS_PID") $(ticks "$SINK_PID") $(now_ms) $(sys_ticks)"; }
 cpu_report() { # BEFORE AFTER [LOAD_CPU_SECONDS] -> one line: CPU seconds per process over the interval
     read -r a0 w0 p0 r0 s0 t0 y0 <<<"$1"
     read -r a1 w1 p1 r1 s1 t1 y1 <<<"$2"
@@ -238,7 +256,7 @@ cat <<EOF
    machine      $CPU_MODEL, nproc $NPROC, $MEM_TOTAL, $OS
    load average $LOAD_START at start (1, 5, 15 min; anything else running shares the cores)
    versions     Postgres $PG_VERSION, Redis $REDIS_VERSION, node $NODE_VERSION, BullMQ $BULLMQ_VERSION
-   Soku         soku api + soku worker (release, separate processes), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
+   Soku         soku api + ${WORKERS:-1} soku worker process(es) (release, separate processes), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
                 out of the way, worker defaults: publish concurrency 32 per platform queue (7 queues), wake-ups by
                 blocking pop (idle fallback 1 s), reconciler every 200 ms, DB pool 32 per process; sandbox → soku-sink over HTTP
                 settings overridden here: $(env | grep -E '^SOKU_(CONCURRENCY|POLL|RECONCILE|DB_POOL|LEASE|REQUEUE|RETRY|PUBLISH)' | tr '\n' ' ' | sed 's/ $//;s/^$/none/')
@@ -436,7 +454,8 @@ fi
 if phase 5; then
     bench_say "5 bullmq: stopping Soku's API and worker; $TARGETS jobs, $SCHEDULED delayed, $SINGLE single (load $(loadavg))"
     stop_pid "$WORKER_PID"
-    WORKER_PID=""
+    for pid in $EXTRA_WORKER_PIDS; do stop_pid "$pid"; done
+    WORKER_PID="" EXTRA_WORKER_PIDS=""
     stop_pid "$BENCH_API_PID"
     BENCH_API_PID=""
     psql "$BENCH_ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $BULL_DB" >/dev/null ||
