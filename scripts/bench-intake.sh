@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Intake benchmark: POST /v1/posts end to end (auth, rate limit, idempotency, validation, insert, enqueue) on
-# loopback with wrk, with a `soku worker --queues dispatch` draining the dispatch queue as in production, so that
-# every request takes the documented path (Redis takes the dispatch job). Then the ceiling, in the same run: the
+# loopback with wrk, with the publish queues kept empty (as by workers that take every job at once), so that every
+# request takes the documented path (Redis takes the post's targets). Then the ceiling, in the same run: the
 # same statement (shared/src/store/sql/insert_post.sql, prepared, same parameter types) through pgbench on the
 # same Postgres, same connections and duration; Soku's requests/s is reported as a ratio of pgbench's
 # transactions/s. A benchmark, not a test: it prints numbers and a markdown row for docs/benchmarks.md, and exits
@@ -14,9 +14,14 @@
 #   CONCURRENCY   wrk connections (default 64)          THREADS   wrk threads (default 2)
 #   DURATION      measured run (default 30s)            WARMUP    warm-up run before it (default 5s)
 #   MODES         "live test" (default), "live" or "test"
-#   WORKER        "dispatch" (default): `soku worker --queues dispatch` drains the dispatch queue during the run;
-#                 "none": no worker (the capped dispatch queue fills after 4,000 posts and later requests take the
-#                 "queue full" branch: a debug line and an extra UPDATE; counted and reported either way)
+#   WORKER        "drain" (default): a loop here empties the three publish queues every 50 ms, as workers that
+#                 take every job at once would; no publishing shares the cores (the targets stay pending in
+#                 Postgres, nobody reconciles them);
+#                 "publish": `soku worker --queues publish` publishes them meanwhile (test-mode targets through
+#                 the sandbox, live ones fail at once with platform_not_available: no live adapter is built yet,
+#                 nothing leaves the machine): intake and publishing share the cores;
+#                 "none": no worker (each capped platform queue fills after 4,000 targets and later requests take
+#                 the "queue full" branch: a debug line and an extra UPDATE; counted and reported either way)
 #   CEILING=0     skip the pgbench ceiling
 #   SOKU_BIN      use this binary instead of `cargo build --release -p soku` (CARGO_TARGET_DIR is honoured)
 #   SOKU_TEST_DATABASE_URL  admin URL (default $DATABASE_URL, else postgres://soku:soku@127.0.0.1:5432/postgres);
@@ -35,7 +40,7 @@ THREADS="${THREADS:-2}"
 DURATION="${DURATION:-30s}"
 WARMUP="${WARMUP:-5s}"
 MODES="${MODES:-live test}"
-WORKER="${WORKER:-dispatch}"
+WORKER="${WORKER:-drain}"
 CEILING="${CEILING:-1}"
 case "$DURATION" in # pgbench -T takes whole seconds; wrk takes 30s, 2m, 1h
 *s) DURATION_S="${DURATION%s}" ;;
@@ -47,8 +52,8 @@ esac
     echo "DURATION=$DURATION: expected whole seconds, minutes or hours (30s, 2m)" >&2
     exit 2
 }
-case "$WORKER" in dispatch | none) ;; *)
-    echo "WORKER=$WORKER: expected dispatch or none" >&2
+case "$WORKER" in drain | publish | none) ;; *)
+    echo "WORKER=$WORKER: expected drain, publish or none" >&2
     exit 2
     ;;
 esac
@@ -74,14 +79,23 @@ done
 # The API logs the "queue full" branch at debug (soku_shared::handoff); only that module is raised.
 API_LOG_FILTER="warn,soku_shared::handoff=debug"
 SOKU_RATE_LIMIT_BUSINESS=100000000 SOKU_LOG="$API_LOG_FILTER" bench_start_api
-if [[ "$WORKER" == dispatch ]]; then
-    # Only the dispatch queue: publish workers for the live key would call the real platforms. The dispatch jobs
-    # fan targets out to the publish queues, which nobody drains here: once one holds 4,000 jobs the rest of its
-    # targets wait in Postgres (worker side; the intake path is unchanged). A small pool: Postgres's
-    # max_connections is shared with the API's pool and pgbench's clients.
-    SOKU_DB_POOL_SIZE=8 SOKU_LOG=warn bench_start_worker --queues dispatch
+if [[ "$WORKER" == publish ]]; then
+    # The publish queues only (no reconciler: what a full queue refused stays visible in Postgres). Live targets
+    # meet the "not available" adapter and fail without any network call; test-mode ones go to the sandbox.
+    # A small pool: Postgres's max_connections is shared with the API's pool and pgbench's clients.
+    SOKU_DB_POOL_SIZE=8 SOKU_LOG=warn bench_start_worker --queues publish
 fi
-DISPATCH_SCHEDULED="$SOKU_REDIS_PREFIX:dispatch:scheduled"
+READY_KEYS=()
+for p in threads x linkedin; do READY_KEYS+=("$SOKU_REDIS_PREFIX:publish:$p:ready"); done
+DRAIN_PID=""
+if [[ "$WORKER" == drain ]]; then
+    while :; do
+        redis-cli -u "$REDIS_URL" del "${READY_KEYS[@]}" >/dev/null 2>&1
+        sleep 0.05
+    done &
+    DRAIN_PID=$!
+    trap 'rc=$?; kill "$DRAIN_PID" 2>/dev/null; (exit $rc); bench_cleanup' EXIT
+fi
 
 # ---------------------------------------------------------------- conditions
 CPU_MODEL="$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/^model name[[:space:]]*:[[:space:]]*//')"
@@ -97,10 +111,12 @@ WRK_VERSION="$(wrk --version 2>&1 | head -n1 | awk '{print $2}')"
 TODAY="$(date -u +%F)"
 PGBENCH_VERSION="$(pgbench --version 2>/dev/null | awk '{print $3}')"
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-if [[ "$WORKER" == dispatch ]]; then
-    WORKER_TEXT="soku worker --queues dispatch (release, SOKU_DB_POOL_SIZE=8) drains the dispatch queue"
+if [[ "$WORKER" == drain ]]; then
+    WORKER_TEXT="the publish queues emptied every 50 ms by this script (no publishing work)"
+elif [[ "$WORKER" == publish ]]; then
+    WORKER_TEXT="soku worker --queues publish (release, SOKU_DB_POOL_SIZE=8) publishes meanwhile"
 else
-    WORKER_TEXT="no worker running (the dispatch queue fills at 4,000; refusals counted below)"
+    WORKER_TEXT="no worker running (each publish queue fills at 4,000; refusals counted below)"
 fi
 
 cat <<EOF
@@ -118,13 +134,22 @@ cat <<EOF
 EOF
 
 count_posts() { # LIVEMODE(true|false) -> "posts refused": posts of the bench account in that mode (pgbench's
-    # excluded), and those the "queue full" branch left for the reconciler (queued, enqueued_at cleared)
+    # excluded), and those with a target the "queue full" branch left for the reconciler (its hand-over time
+    # set back to its creation instead of SOKU_REQUEUE_AFTER_SECS after it)
     psql "$DATABASE_URL" -AtqX -v ON_ERROR_STOP=1 -F ' ' -c "SELECT count(*),
-            count(*) FILTER (WHERE status = 'queued' AND enqueued_at IS NULL)
-        FROM posts WHERE account_id = '$ACCT' AND livemode = $1 AND id NOT LIKE 'post_pgb%'" 2>/dev/null
+            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = p.id
+                                           AND t.handoff_at < p.created_at + interval '1 second'))
+        FROM posts p WHERE account_id = '$ACCT' AND livemode = $1 AND id NOT LIKE 'post_pgb%'" 2>/dev/null
 }
 queue_full_lines() { grep -c 'queue full' "$BENCH_WORK/api.log" 2>/dev/null || true; }
-dispatch_waiting() { redis-cli -u "$REDIS_URL" zcard "$DISPATCH_SCHEDULED" 2>/dev/null || echo "?"; }
+queues_waiting() { # jobs waiting in the three publish queues, together
+    local k n sum=0
+    for k in "${READY_KEYS[@]}"; do
+        n="$(redis-cli -u "$REDIS_URL" zcard "$k" 2>/dev/null)" || { echo "?"; return; }
+        sum=$((sum + n))
+    done
+    echo "$sum"
+}
 
 # The pgbench script, from the statement the server compiles in.
 if [[ "$CEILING" == 1 ]]; then
@@ -186,7 +211,7 @@ for mode in $MODES; do
     sleep 1 # let the warm-up's in-flight tail land before counting
     read -r before refused_before <<<"$(count_posts "$livemode")"
     full_before="$(queue_full_lines)"
-    waiting_before="$(dispatch_waiting)"
+    waiting_before="$(queues_waiting)"
 
     bench_say "$mode: measuring $DURATION at $CONCURRENCY connections"
     wrk -t"$THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency -s "$BENCH_DIR/intake.lua" "$BENCH_API" -- "$key" "m$tag" \
@@ -195,7 +220,7 @@ for mode in $MODES; do
     sleep 2 # requests still in flight when wrk stopped may still be committed
     read -r after refused_after <<<"$(count_posts "$livemode")"
     full_after="$(queue_full_lines)"
-    waiting_after="$(dispatch_waiting)"
+    waiting_after="$(queues_waiting)"
 
     echo "--- $mode key (${key:0:8}…)"
     grep -vE '^BENCH_' "$BENCH_WORK/wrk-$mode.out" | sed 's/^/   /'
@@ -264,7 +289,7 @@ for mode in $MODES; do
     printf '   latency      p50 %s ms, p99 %s ms\n' "$p50" "$p99"
     printf '   responses    %s total, %s 202, %s non-2xx, %s socket errors\n' "$requests" "$s202" "$non2xx" "$sockerr"
     printf '   database     %s\n' "$db_note"
-    printf '   queue full   %s posts left for the reconciler (Postgres), %s "queue full" lines in the API log; dispatch queue waiting %s before, %s after (cap 4,000)\n' \
+    printf '   queue full   %s posts left for the reconciler (Postgres), %s "queue full" lines in the API log; publish queues waiting %s before, %s after (cap 4,000 each)\n' \
         "$refused" "$((full_after - full_before))" "$waiting_before" "$waiting_after"
     printf '   ceiling      %s\n' "$ceil_note"
     printf '   ratio        %s of the ceiling (Soku requests/s ÷ pgbench transactions/s)\n' "$ratio"

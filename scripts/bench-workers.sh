@@ -149,14 +149,26 @@ sink_stats() { curl -fsS "$SINK/stats"; }
 sink_reset() { curl -fsS -X DELETE -o /dev/null "$SINK/deliveries"; }
 
 export SOKU_RATE_LIMIT_PRO=100000000 SOKU_LOG="${SOKU_LOG:-warn}" SOKU_SANDBOX_SINK_URL="$SINK"
-bench_start_api
-METRICS_PORT="$(free_port)"
-METRICS="http://127.0.0.1:$METRICS_PORT/metrics"
-SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" "$SOKU_BIN" worker >"$BENCH_WORK/worker.log" 2>&1 &
-WORKER_PID=$!
-wait_for_http "http://127.0.0.1:$METRICS_PORT/healthz" "$WORKER_PID" "$BENCH_WORK/worker.log" ||
-    bench_die "soku worker did not come up"
-bench_say "soku worker up (pid $WORKER_PID, metrics $METRICS), sink $SINK (pid $SINK_PID)"
+if [[ "${SERVE:-0}" == 1 ]]; then
+    # One `soku serve` process: the API and every worker (its CPU is reported as the API's; its /metrics carries
+    # the workers' counters).
+    port="$(free_port)"
+    BENCH_API="http://127.0.0.1:$port"
+    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" serve >"$BENCH_WORK/api.log" 2>&1 &
+    BENCH_API_PID=$!
+    wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" || bench_die "soku serve did not come up"
+    METRICS="$BENCH_API/metrics"
+    bench_say "soku serve up at $BENCH_API (pid $BENCH_API_PID), sink $SINK (pid $SINK_PID)"
+else
+    bench_start_api
+    METRICS_PORT="$(free_port)"
+    METRICS="http://127.0.0.1:$METRICS_PORT/metrics"
+    SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" "$SOKU_BIN" worker >"$BENCH_WORK/worker.log" 2>&1 &
+    WORKER_PID=$!
+    wait_for_http "http://127.0.0.1:$METRICS_PORT/healthz" "$WORKER_PID" "$BENCH_WORK/worker.log" ||
+        bench_die "soku worker did not come up"
+    bench_say "soku worker up (pid $WORKER_PID, metrics $METRICS), sink $SINK (pid $SINK_PID)"
+fi
 # WORKERS=N: N - 1 more `soku worker` processes (their CPU counts as the worker's; /metrics is the first's).
 EXTRA_WORKER_PIDS=""
 for n in $(seq 2 "${WORKERS:-1}"); do
@@ -176,9 +188,9 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 pg_ticks() { awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 CLK_TCK="$(getconf CLK_TCK)"
 sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # busy, whole machine
-worker_ticks() { # every soku worker process of this run
-    local sum pid
-    sum="$(ticks "$WORKER_PID")"
+worker_ticks() { # every soku worker process of this run (none under SERVE=1)
+    local sum=0 pid
+    [[ -n "$WORKER_PID" ]] && sum="$(ticks "$WORKER_PID")"
     for pid in $EXTRA_WORKER_PIDS; do sum=$((sum + $(ticks "$pid"))); done
     echo "$sum"
 }
@@ -256,7 +268,7 @@ cat <<EOF
    machine      $CPU_MODEL, nproc $NPROC, $MEM_TOTAL, $OS
    load average $LOAD_START at start (1, 5, 15 min; anything else running shares the cores)
    versions     Postgres $PG_VERSION, Redis $REDIS_VERSION, node $NODE_VERSION, BullMQ $BULLMQ_VERSION
-   Soku         soku api + ${WORKERS:-1} soku worker process(es) (release, separate processes), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
+   Soku         $([[ "${SERVE:-0}" == 1 ]] && echo "soku serve (API and workers in one process; its CPU is the api's)" || echo "soku api + ${WORKERS:-1} soku worker process(es) (release, separate processes)"), SOKU_LOG=$SOKU_LOG, test-mode key, rate limit
                 out of the way, worker defaults: publish concurrency 32 per platform queue (7 queues), wake-ups by
                 blocking pop (idle fallback 1 s), reconciler every 200 ms, DB pool 32 per process; sandbox → soku-sink over HTTP
                 settings overridden here: $(env | grep -E '^SOKU_(CONCURRENCY|POLL|RECONCILE|DB_POOL|LEASE|REQUEUE|RETRY|PUBLISH)' | tr '\n' ' ' | sed 's/ $//;s/^$/none/')

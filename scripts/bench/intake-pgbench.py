@@ -78,6 +78,9 @@ def main() -> int:
             return f"({unique[n]})::{ty}"
         return f"(:p{n})::{ty}"
 
+    # Comments go first: pgbench substitutes ":name" inside them too, and a parameter that only a comment uses
+    # has no type ("could not determine data type of parameter"). The statement has no "--" inside a string.
+    sql = re.sub(r"--[^\n]*", "", sql)
     # "$N" optionally followed by the file's own cast (then replaced by ours, which is the same type).
     body = re.sub(r"\$(\d+)(?:::[a-z0-9_]+(?:\[\])?)?", param, sql)
     if seen != set(TYPES):

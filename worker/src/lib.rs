@@ -42,7 +42,9 @@ struct Served {
     reconcile: bool,
 }
 
-/// Parses `--queues`: `publish`, `publish:<platform>`, `reconcile`.
+/// Parses `--queues`: `publish`, `publish:<platform>`, `reconcile`. `dispatch`, the queue that once moved posts
+/// to publishing, is still accepted and served as `reconcile`, which now does that job (releasing due scheduled
+/// posts and handing their targets over), so commands written for it keep a complete pipeline.
 fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
     let mut served = Served {
         publish: Vec::new(),
@@ -52,10 +54,16 @@ fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
         match q.as_str() {
             "publish" => served.publish.extend(Platform::ALL),
             "reconcile" => served.reconcile = true,
+            "dispatch" => {
+                tracing::info!(
+                    "queue `dispatch` is served as `reconcile` (there is no dispatch step any more)"
+                );
+                served.reconcile = true;
+            }
             other => match other.strip_prefix("publish:").and_then(Platform::parse) {
                 Some(p) => served.publish.push(p),
                 None => anyhow::bail!(
-                    "unknown queue `{other}`; expected some of publish, publish:<platform>, reconcile"
+                    "unknown queue `{other}`; expected some of publish, publish:<platform>, reconcile (dispatch: an old name of reconcile)"
                 ),
             },
         }
@@ -129,4 +137,27 @@ pub async fn run_process(
 pub async fn metrics_text(db: &Db, redis: &mut ConnectionManager, prefix: &str) -> String {
     let gauges = soku_shared::metrics::shared_gauges(db, redis, prefix).await;
     soku_shared::metrics::render(&gauges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> anyhow::Result<Served> {
+        parse_queues(&list.iter().map(|q| q.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn queues_parse_to_what_is_served() {
+        let all = parse(&["publish", "reconcile"]).unwrap();
+        assert_eq!(all.publish, Platform::ALL.to_vec());
+        assert!(all.reconcile);
+        let one = parse(&["publish:x", "publish:x"]).unwrap();
+        assert_eq!(one.publish, vec![Platform::X]);
+        assert!(!one.reconcile);
+        let old = parse(&["dispatch"]).unwrap();
+        assert!(old.reconcile && old.publish.is_empty());
+        let err = parse(&["publish:myspace"]).err().unwrap().to_string();
+        assert!(err.contains("unknown queue `publish:myspace`"), "{err}");
+    }
 }
