@@ -162,4 +162,48 @@ mod tests {
             assert!(!Canceled.can_become(*to));
         }
     }
+
+    /// The SQL that moves posts, targets and attempts keeps its states as literals (a partial index's predicate
+    /// is matched only by a literal), so every quoted word on a line that speaks of a status or an outcome, in
+    /// the store's publishing SQL and the functions of the latest migrations, must be one of the enums' words.
+    #[test]
+    fn the_store_sql_names_only_known_states() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = [
+            "src/store/publish.rs",
+            "src/store/posts.rs",
+            "../migrations/20261203000001_worker_core.sql",
+            "../migrations/20261203000002_batch_plans.sql",
+        ];
+        // Error codes written beside an outcome, not states.
+        let not_states = ["outcome_unknown", "worker_lost"];
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(root.join(file)).expect(file);
+            for (n, line) in text.lines().enumerate() {
+                if !(line.contains("status") || line.contains("outcome")) {
+                    continue;
+                }
+                for word in line.split('\'').skip(1).step_by(2) {
+                    let is_word = !word.is_empty()
+                        && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    if !is_word || not_states.contains(&word) {
+                        continue;
+                    }
+                    checked += 1;
+                    assert!(
+                        PostStatus::parse(word).is_some()
+                            || TargetStatus::parse(word).is_some()
+                            || AttemptOutcome::parse(word).is_some(),
+                        "{file}:{}: '{word}' is no post, target or attempt state",
+                        n + 1
+                    );
+                }
+            }
+        }
+        assert!(
+            checked > 50,
+            "only {checked} state words found: is the scan still looking?"
+        );
+    }
 }
