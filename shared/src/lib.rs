@@ -2,6 +2,7 @@
 //! store (all SQL). It holds no HTTP handlers and no platform HTTP clients.
 
 pub mod account;
+pub mod address_policy;
 pub mod admin;
 pub mod auth_epoch;
 pub mod config;
