@@ -23,20 +23,13 @@ bench_scratch_init soku_bench_idle
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 sql() { psql "$DATABASE_URL" -AtqX -v ON_ERROR_STOP=1 -c "$1"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 HZ="$(getconf CLK_TCK)"
 
 bench_migrate
 ACCT="$(bench_admin account create --name idle --plan pro --status active | bench_jget accountId)"
 KEY="$(bench_admin key create "$ACCT" --name idle-test --mode test | bench_jget apiKey)"
 
-PORT="$(bench_free_port)"
-BENCH_API="http://127.0.0.1:$PORT"
-SOKU_LOG="${SOKU_LOG:-warn}" SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$BENCH_API" \
-    SOKU_WORKER_METRICS_LISTEN="127.0.0.1:$(bench_free_port)" "$SOKU_BIN" serve >"$BENCH_WORK/serve.log" 2>&1 &
-BENCH_API_PID=$!
-wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/serve.log" || bench_die "soku serve did not come up"
+SOKU_LOG="${SOKU_LOG:-warn}" bench_start_serve
 
 AT="$(date -u -d "+$DAYS days" +%Y-%m-%dT%H:%M:%SZ)"
 BODY="$(jq -nc --arg at "$AT" '{post: {content: {text: "idle", mediaType: "text",
@@ -62,7 +55,7 @@ sleep 5 # past the first reconciler passes over the new rows
 s0="$(ticks "$BENCH_API_PID")" p0="$(pg_ticks)" t0="$(date +%s%3N)"
 sleep "$IDLE_SECS"
 s1="$(ticks "$BENCH_API_PID")" p1="$(pg_ticks)" t1="$(date +%s%3N)"
-kill -0 "$BENCH_API_PID" 2>/dev/null || bench_die "soku serve exited: $(tail -5 "$BENCH_WORK/serve.log")"
+kill -0 "$BENCH_API_PID" 2>/dev/null || bench_die "soku serve exited: $(tail -5 "$BENCH_WORK/api.log")"
 
 awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v ms="$((t1 - t0))" -v hz="$HZ" -v posts="$SCHED" \
     -v targets="$TARGETS" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v commit="$(git -C "$ROOT" describe --always --dirty)" '

@@ -152,13 +152,8 @@ export SOKU_RATE_LIMIT_PRO=100000000 SOKU_LOG="${SOKU_LOG:-warn}" SOKU_SANDBOX_S
 if [[ "${SERVE:-0}" == 1 ]]; then
     # One `soku serve` process: the API and every worker (its CPU is reported as the API's; its /metrics carries
     # the workers' counters).
-    port="$(free_port)"
-    BENCH_API="http://127.0.0.1:$port"
-    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" serve >"$BENCH_WORK/api.log" 2>&1 &
-    BENCH_API_PID=$!
-    wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" || bench_die "soku serve did not come up"
+    bench_start_serve
     METRICS="$BENCH_API/metrics"
-    bench_say "soku serve up at $BENCH_API (pid $BENCH_API_PID), sink $SINK (pid $SINK_PID)"
 else
     bench_start_api
     METRICS_PORT="$(free_port)"
@@ -183,9 +178,6 @@ done
 
 # ---------------------------------------------------------------- measuring helpers
 REDIS_PID="$(redis-cli -u "$REDIS_URL" info server | tr -d '\r' | sed -n 's/^process_id://p')"
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# Postgres: every postgres process, plus (cutime, cstime) what the postmaster reaped from backends that ended.
-pg_ticks() { awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 CLK_TCK="$(getconf CLK_TCK)"
 sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # busy, whole machine
 worker_ticks() { # every soku worker process of this run (none under SERVE=1)

@@ -11,6 +11,9 @@
 #   bench_start_api            `soku api` on a free loopback port (env passed through); sets BENCH_API, BENCH_API_PID
 #   bench_start_worker ARGS... `soku worker ARGS...` (env passed through), its /metrics on a free loopback port;
 #                              sets BENCH_WORKER_PID (stopped by bench_cleanup)
+#   bench_start_serve          `soku serve` (API and workers) on a free loopback port; sets BENCH_API, BENCH_API_PID
+#   ticks PID, pg_ticks        CPU clock ticks (user + system) of a process / of every postgres process, plus
+#                              what the postmaster reaped from backends that ended
 #   bench_free_port            a free loopback TCP port
 
 # shellcheck source=scripts/wait-for-http.sh
@@ -152,6 +155,20 @@ bench_start_api() {
         bench_die "soku api did not come up at $BENCH_API"
     bench_say "soku api up at $BENCH_API (pid $BENCH_API_PID)"
 }
+
+bench_start_serve() {
+    local port
+    port="$(bench_free_port)"
+    BENCH_API="http://127.0.0.1:$port"
+    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" serve >"$BENCH_WORK/api.log" 2>&1 &
+    BENCH_API_PID=$!
+    wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" ||
+        bench_die "soku serve did not come up at $BENCH_API"
+    bench_say "soku serve up at $BENCH_API (pid $BENCH_API_PID)"
+}
+
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 
 bench_start_worker() {
     local port
