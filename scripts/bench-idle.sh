@@ -29,7 +29,7 @@ bench_migrate
 ACCT="$(bench_admin account create --name idle --plan pro --status active | bench_jget accountId)"
 KEY="$(bench_admin key create "$ACCT" --name idle-test --mode test | bench_jget apiKey)"
 
-SOKU_LOG="${SOKU_LOG:-warn}" bench_start_serve
+SOKU_LOG="${SOKU_LOG:-warn}" bench_start_api serve
 
 AT="$(date -u -d "+$DAYS days" +%Y-%m-%dT%H:%M:%SZ)"
 BODY="$(jq -nc --arg at "$AT" '{post: {content: {text: "idle", mediaType: "text",

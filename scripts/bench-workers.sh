@@ -152,7 +152,7 @@ export SOKU_RATE_LIMIT_PRO=100000000 SOKU_LOG="${SOKU_LOG:-warn}" SOKU_SANDBOX_S
 if [[ "${SERVE:-0}" == 1 ]]; then
     # One `soku serve` process: the API and every worker (its CPU is reported as the API's; its /metrics carries
     # the workers' counters).
-    bench_start_serve
+    bench_start_api serve
     METRICS="$BENCH_API/metrics"
 else
     bench_start_api

@@ -8,10 +8,10 @@
 #                              DATABASE_URL, REDIS_URL, SOKU_REDIS_PREFIX, SOKU_MASTER_KEY, SOKU_DATA_DIR
 #   bench_cleanup              trap handler: stop the API, drop the database, delete the Redis keys
 #   bench_migrate, bench_admin ARGS..., bench_jget FIELD
-#   bench_start_api            `soku api` on a free loopback port (env passed through); sets BENCH_API, BENCH_API_PID
+#   bench_start_api [serve]    `soku api` (or `soku serve`: API and workers) on a free loopback port (env passed
+#                              through); sets BENCH_API, BENCH_API_PID
 #   bench_start_worker ARGS... `soku worker ARGS...` (env passed through), its /metrics on a free loopback port;
 #                              sets BENCH_WORKER_PID (stopped by bench_cleanup)
-#   bench_start_serve          `soku serve` (API and workers) on a free loopback port; sets BENCH_API, BENCH_API_PID
 #   ticks PID, pg_ticks        CPU clock ticks (user + system) of a process / of every postgres process, plus
 #                              what the postmaster reaped from backends that ended
 #   bench_free_port            a free loopback TCP port
@@ -145,26 +145,15 @@ bench_jget() { jq -er ".$1" || bench_die "no .$1 in admin output"; }
 
 bench_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-bench_start_api() {
-    local port
+bench_start_api() { # [COMMAND]: `soku api` (default), or `serve` for the API and workers in one process
+    local port cmd="${1:-api}"
     port="$(bench_free_port)"
     BENCH_API="http://127.0.0.1:$port"
-    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" api >"$BENCH_WORK/api.log" 2>&1 &
+    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" "$cmd" >"$BENCH_WORK/api.log" 2>&1 &
     BENCH_API_PID=$!
     wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" ||
-        bench_die "soku api did not come up at $BENCH_API"
-    bench_say "soku api up at $BENCH_API (pid $BENCH_API_PID)"
-}
-
-bench_start_serve() {
-    local port
-    port="$(bench_free_port)"
-    BENCH_API="http://127.0.0.1:$port"
-    SOKU_LISTEN="127.0.0.1:$port" SOKU_PUBLIC_URL="$BENCH_API" "$SOKU_BIN" serve >"$BENCH_WORK/api.log" 2>&1 &
-    BENCH_API_PID=$!
-    wait_for_http "$BENCH_API/healthz" "$BENCH_API_PID" "$BENCH_WORK/api.log" ||
-        bench_die "soku serve did not come up at $BENCH_API"
-    bench_say "soku serve up at $BENCH_API (pid $BENCH_API_PID)"
+        bench_die "soku $cmd did not come up at $BENCH_API"
+    bench_say "soku $cmd up at $BENCH_API (pid $BENCH_API_PID)"
 }
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
