@@ -36,6 +36,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| new_id(IdPrefix::Request));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
+    let _in_flight = soku_shared::metrics::http_request_started();
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
             let response = next.run(req).await;

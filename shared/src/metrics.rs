@@ -34,6 +34,7 @@ struct Metrics {
     lateness_seconds: Histogram,
     pickup_seconds: Histogram,
     events: Family<Labels, Counter>,
+    http_in_flight: gauge::Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -43,6 +44,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     lateness_seconds: histogram(),
     pickup_seconds: histogram(),
     events: Family::default(),
+    http_in_flight: gauge::Gauge::default(),
 });
 
 fn labels<const N: usize>(pairs: [(&'static str, &str); N]) -> Labels {
@@ -86,6 +88,22 @@ pub fn event(kind: &str, n: u64) {
     }
 }
 
+/// An HTTP request being served: counted in `soku_http_requests_in_flight` until the guard is dropped (when
+/// its response has been produced, or its handler was dropped).
+pub fn http_request_started() -> InFlight {
+    METRICS.http_in_flight.inc();
+    InFlight(())
+}
+
+/// Holds one request in `soku_http_requests_in_flight`; see [`http_request_started`].
+pub struct InFlight(());
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        METRICS.http_in_flight.dec();
+    }
+}
+
 /// A gauge read at scrape time: its name, its help (the library ends it with a period) and its series. A gauge
 /// with no series is left out of the scrape.
 pub struct Gauge {
@@ -116,6 +134,12 @@ pub fn render(gauges: &[Gauge]) -> String {
     let events_help = "Recovery events: Redis lost and re-derived, leases expired, jobs re-handed \
                        over, worker restarts";
     registry.register("soku_recovery_events", events_help, m.events.clone());
+    let in_flight_help = "HTTP requests this process is serving now (this scrape included)";
+    registry.register(
+        "soku_http_requests_in_flight",
+        in_flight_help,
+        m.http_in_flight.clone(),
+    );
     for g in gauges {
         let family = Family::<Labels, gauge::Gauge>::default();
         for (series, value) in &g.series {

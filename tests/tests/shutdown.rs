@@ -63,11 +63,22 @@ async fn requests_in_flight_at_sigterm_are_finished() {
             .expect("send the first half");
         pending.push((conn, rest.to_string()));
     }
-    // Connections are accepted in the order they arrive: once a request on a later connection is answered, the
-    // server has accepted all 50 (and their heads, sent before, are waiting in its buffers).
-    let probe = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let r = raw_request(addr, probe.as_bytes()).await.expect("healthz");
-    assert_eq!(r.status, 200);
+    // A request counts as in flight once the server has read its head and is serving it: wait until all 50 are
+    // (the scrape counts itself too). A connection whose head the server has not read yet is idle to it, and a
+    // graceful shutdown may close an idle connection.
+    let deadline = Instant::now() + EXIT_WITHIN;
+    loop {
+        let text = api.get("/metrics").send().await.text;
+        let in_flight = metric(&text, "soku_http_requests_in_flight");
+        if in_flight.is_some_and(|n| n >= 51.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never had the 50 requests in flight (last: {in_flight:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     api.sigterm();
     // The rest of each body goes out only once the server is shutting down.
     wait_draining(&api).await;

@@ -126,3 +126,15 @@ fn gauges_render_with_escaped_labels_and_empty_ones_are_left_out() {
     assert!(text.contains("\nsoku_t_unlabelled 7\n"));
     assert!(!text.contains("soku_t_empty"));
 }
+
+#[test]
+fn requests_in_flight_count_while_their_guard_lives() {
+    let gauge = "soku_http_requests_in_flight";
+    let before = sample(&scrape(), gauge).expect("rendered with no request");
+    let (a, b) = (http_request_started(), http_request_started());
+    assert_eq!(sample(&scrape(), gauge), Some(before + 2.0));
+    drop(a);
+    assert_eq!(sample(&scrape(), gauge), Some(before + 1.0));
+    drop(b);
+    assert_eq!(sample(&scrape(), gauge), Some(before));
+}
