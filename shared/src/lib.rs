@@ -11,6 +11,7 @@ pub mod handoff;
 pub mod ids;
 pub mod integration;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod platform;
 pub mod post;

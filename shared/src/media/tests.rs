@@ -1,0 +1,1 @@
+//! Tests of sniffing, probing and thumbnails on media made by the system ffmpeg.
