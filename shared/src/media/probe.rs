@@ -279,7 +279,7 @@ async fn measure_duration_with(
 
 /// The last `out_time_us` (else `out_time_ms`, which ffmpeg also writes in microseconds, else `out_time`) of
 /// `-progress` output, in seconds; `None` when there is none or it is not positive.
-fn last_out_time(progress: &str) -> Option<f64> {
+pub(crate) fn last_out_time(progress: &str) -> Option<f64> {
     let mut us: Option<f64> = None;
     let mut ms: Option<f64> = None;
     let mut clock: Option<f64> = None;
@@ -301,7 +301,7 @@ fn last_out_time(progress: &str) -> Option<f64> {
 }
 
 /// `HH:MM:SS.ffffff` (ffmpeg's `out_time`, and Matroska's `DURATION` tag with nanoseconds) in seconds.
-fn parse_clock(value: &str) -> Option<f64> {
+pub(crate) fn parse_clock(value: &str) -> Option<f64> {
     let mut parts = value.trim().split(':');
     let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -412,7 +412,7 @@ impl FfStream {
 }
 
 /// "30000/1001" → 29.97; "0/0", "N/A" and non-positive rates → `None`.
-fn parse_ratio(ratio: &str) -> Option<f64> {
+pub(crate) fn parse_ratio(ratio: &str) -> Option<f64> {
     let value = match ratio.split_once('/') {
         Some((n, d)) => n.trim().parse::<f64>().ok()? / d.trim().parse::<f64>().ok()?,
         None => ratio.trim().parse::<f64>().ok()?,
