@@ -8,7 +8,7 @@ use redis::aio::ConnectionManager;
 
 use crate::jobs::{Payload, Row};
 use crate::redis_queue;
-use crate::store::{Db, publish};
+use crate::store::{self, Db, publish};
 
 /// Pushes `jobs` to queue `name`, as many as fit, and marks the rows of the rest for the reconciler. Returns
 /// how many Redis took. Fails only when the marks could not be written (then the reconciler finds the rows
@@ -38,11 +38,13 @@ pub async fn hand_over<T: Payload>(
 }
 
 async fn mark_not_handed_over<T: Payload>(db: &Db, jobs: &[T]) -> Result<(), sqlx::Error> {
-    let targets: Vec<String> = jobs
-        .iter()
-        .map(|job| match job.row() {
-            Row::Target(id) => id.to_string(),
-        })
-        .collect();
-    publish::unmark_targets(db, &targets).await
+    let (mut targets, mut media) = (Vec::new(), Vec::new());
+    for job in jobs {
+        match job.row() {
+            Row::Target(id) => targets.push(id.to_string()),
+            Row::Media(id) => media.push(id.to_string()),
+        }
+    }
+    publish::unmark_targets(db, &targets).await?;
+    store::media::unmark(db, &media).await
 }

@@ -13,11 +13,21 @@ pub struct PublishTarget {
     pub request_id: String,
 }
 
+/// Finish one media object: fetch it (a URL), check what it really is, probe it, make its thumbnail. Safe to
+/// run twice: the worker first takes a lease on the media row, which only a `processing` row grants.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessMedia {
+    pub media_id: String,
+    pub request_id: String,
+}
+
 /// The Postgres row a job stands for: a push Redis refuses leaves that row marked "not handed over", so the
 /// reconciler hands it over again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row<'a> {
     Target(&'a str),
+    Media(&'a str),
 }
 
 /// What every job payload is: serializable, re-runnable (it holds ids, never content), tied to one row in
@@ -32,6 +42,15 @@ pub trait Payload:
 impl Payload for PublishTarget {
     fn row(&self) -> Row<'_> {
         Row::Target(&self.target_id)
+    }
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl Payload for ProcessMedia {
+    fn row(&self) -> Row<'_> {
+        Row::Media(&self.media_id)
     }
     fn request_id(&self) -> &str {
         &self.request_id

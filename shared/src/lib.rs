@@ -19,6 +19,7 @@ pub mod redis_keys;
 pub mod redis_queue;
 pub mod rules;
 pub mod status;
+pub mod storage;
 pub mod store;
 pub mod text;
 pub mod validate;

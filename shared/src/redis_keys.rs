@@ -9,6 +9,11 @@ pub fn publish_queue(prefix: &str, platform: Platform) -> String {
     format!("{prefix}:publish:{}", platform.as_str())
 }
 
+/// The queue of media jobs (fetch, check, probe, thumbnails).
+pub fn media_queue(prefix: &str) -> String {
+    format!("{prefix}:media")
+}
+
 /// A queue's jobs waiting to be taken: a sorted set of payloads, scored by the time (ms) they may run from.
 pub fn ready(queue: &str) -> String {
     format!("{queue}:ready")

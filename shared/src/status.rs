@@ -70,6 +70,15 @@ status_enum!(
     }
 );
 
+status_enum!(
+    /// A media object: `processing` until the worker has checked and probed it, then `ready` or `failed`.
+    MediaStatus {
+        Processing => "processing",
+        Ready => "ready",
+        Failed => "failed",
+    }
+);
+
 impl TargetStatus {
     /// Whether a target may move from `self` to `next`:
     /// - `pending` / `retrying` (due) → `publishing` when a worker takes the lease; → `canceled` with the post;
@@ -174,6 +183,8 @@ mod tests {
             "src/store/posts.rs",
             "../migrations/20261203000001_worker_core.sql",
             "../migrations/20261203000002_batch_plans.sql",
+            "src/store/media.rs",
+            "../migrations/20261203000003_media.sql",
         ];
         // Error codes written beside an outcome, not states.
         let not_states = ["outcome_unknown", "worker_lost"];
@@ -194,8 +205,9 @@ mod tests {
                     assert!(
                         PostStatus::parse(word).is_some()
                             || TargetStatus::parse(word).is_some()
-                            || AttemptOutcome::parse(word).is_some(),
-                        "{file}:{}: '{word}' is no post, target or attempt state",
+                            || AttemptOutcome::parse(word).is_some()
+                            || MediaStatus::parse(word).is_some(),
+                        "{file}:{}: '{word}' is no post, target, attempt or media state",
                         n + 1
                     );
                 }

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use super::MasterKey;
+use crate::address_policy::AddressPolicy;
 
 type Outcome<T> = Result<T, String>;
 
@@ -95,4 +96,9 @@ pub(super) fn master_key(value: String) -> Outcome<MasterKey> {
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .map(MasterKey)
         .ok_or_else(|| "must be 64 hexadecimal characters (32 bytes)".to_string())
+}
+
+/// A comma-separated list of CIDRs (`127.0.0.1/32, ::1/128`); empty allows nothing.
+pub(super) fn cidr_list(value: String) -> Outcome<AddressPolicy> {
+    AddressPolicy::parse(&value)
 }

@@ -10,6 +10,7 @@ use super::ConfigError;
 use super::MasterKey;
 use super::checks::*;
 use super::declare::{Kind, Setting, env_name, settings};
+use crate::address_policy::AddressPolicy;
 
 settings! {
     group "Every process" {
@@ -57,6 +58,22 @@ settings! {
         idle_timeout_secs: u64 = 60 => u64, between(1, 3600);
         /// most connections served at once
         max_connections: u64 = 1024 => usize, between(1, 100_000);
+    }
+    group "Media" {
+        /// largest media file accepted, uploaded or fetched (413 / `too_large` above it)
+        media_max_bytes: u64 = 1024 * 1024 * 1024 => u64, between(1024, 1024 * 1024 * 1024 * 1024);
+        /// networks a media URL may point into although they are private, loopback or link-local:
+        /// comma-separated CIDRs such as `127.0.0.1/32` (tests, private deployments); empty: none
+        fetch_allow_private: Option<String>, shown "none" => Option<AddressPolicy>, optional(cidr_list);
+        /// how long a media URL fetch may take, all redirects included
+        fetch_timeout_secs: u64 = 600 => u64, between(1, 86_400);
+        /// how long a direct upload's body may take to arrive (`POST /v1/media`; other requests have
+        /// `SOKU_BODY_READ_TIMEOUT_SECS`)
+        upload_timeout_secs: u64 = 3600 => u64, between(1, 86_400);
+        /// media jobs (fetch, probe, thumbnails) one worker process runs at once
+        concurrency_media: u64 = 2 => usize, between(1, 64);
+        /// how long failed media stays (its files and row) before the cleanup removes it
+        media_failed_retention_hours: u64 = 24 => u64, between(1, 24 * 365);
     }
     group "Workers" {
         /// publish jobs one process runs at once, per platform queue

@@ -105,6 +105,18 @@ pub struct Settings {
     pub log: String,
     pub worker: WorkerSettings,
     pub http: HttpSettings,
+    pub media: MediaSettings,
+}
+
+/// The media settings (group "Media" of docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    pub max_bytes: u64,
+    pub allow_private: crate::address_policy::AddressPolicy,
+    pub fetch_timeout_secs: u64,
+    pub upload_timeout_secs: u64,
+    pub concurrency: usize,
+    pub failed_retention_hours: u64,
 }
 
 /// The master key, kept out of `Debug` output.
@@ -184,6 +196,14 @@ impl From<Checked> for Settings {
                 body_read_timeout_secs: c.body_read_timeout_secs,
                 idle_timeout_secs: c.idle_timeout_secs,
                 max_connections: c.max_connections,
+            },
+            media: MediaSettings {
+                max_bytes: c.media_max_bytes,
+                allow_private: c.fetch_allow_private.clone().unwrap_or_default(),
+                fetch_timeout_secs: c.fetch_timeout_secs,
+                upload_timeout_secs: c.upload_timeout_secs,
+                concurrency: c.concurrency_media,
+                failed_retention_hours: c.media_failed_retention_hours,
             },
             public_url: c
                 .public_url

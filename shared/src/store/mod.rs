@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod idempotency;
 pub mod integrations;
 pub mod keys;
+pub mod media;
 pub mod posts;
 pub mod publish;
 pub mod sandbox;

@@ -1,0 +1,244 @@
+//! Where media files live: one [`Storage`] over an `object_store` backend. Today the backend is the local
+//! filesystem under `SOKU_DATA_DIR/objects`; every use goes through the `ObjectStore` trait, so an
+//! S3-compatible bucket is another backend, not another code path.
+//!
+//! Keys: `media/<media id>/original` (the bytes received), `media/<media id>/served.<ext>` (a copy without
+//! metadata, for images that carried EXIF), `media/<media id>/thumbnail.jpg`. Writes are atomic (a file is
+//! written under a temporary name and renamed), so a reader never sees half a file, and a crash mid-upload
+//! leaves at most a staging file that the cleanup removes.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as Key;
+use object_store::{
+    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+};
+use tokio::io::AsyncWriteExt;
+
+/// Bytes buffered before a part is written (the backend's part size for buckets).
+const PART: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// Where the worker keeps its temporary copies (`SOKU_DATA_DIR/tmp`).
+    tmp_dir: PathBuf,
+}
+
+/// The storage key of a media object's file `name` (`original`, `thumbnail.jpg`, …).
+pub fn media_key(media_id: &str, name: &str) -> String {
+    format!("media/{media_id}/{name}")
+}
+
+/// The prefix of every file of a media object.
+pub fn media_prefix(media_id: &str) -> String {
+    format!("media/{media_id}")
+}
+
+impl Storage {
+    /// The local filesystem under `data_dir` (created when missing).
+    pub fn local(data_dir: &Path) -> anyhow::Result<Storage> {
+        let objects = data_dir.join("objects");
+        let tmp_dir = data_dir.join("tmp");
+        for dir in [&objects, &tmp_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create {} (SOKU_DATA_DIR): {e}", dir.display())
+            })?;
+        }
+        let fs = LocalFileSystem::new_with_prefix(&objects)?;
+        Ok(Storage {
+            store: Arc::new(fs),
+            tmp_dir,
+        })
+    }
+
+    /// A fresh path under the temporary directory (nothing is created).
+    pub fn tmp_path(&self, name: &str) -> PathBuf {
+        self.tmp_dir.join(format!(
+            "{}-{name}",
+            crate::ids::new_id(crate::ids::IdPrefix::Job)
+        ))
+    }
+
+    /// Stores `bytes` at `key`.
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.store
+            .put(&Key::from(key), PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a streamed write of `key`: feed it with [`Upload::write`], then [`Upload::finish`].
+    pub async fn upload(&self, key: &str) -> anyhow::Result<Upload> {
+        let upload = self.store.put_multipart(&Key::from(key)).await?;
+        Ok(Upload {
+            inner: WriteMultipart::new_with_chunk_size(upload, PART),
+        })
+    }
+
+    /// Stores the file at `path` under `key`, streamed.
+    pub async fn put_file(&self, key: &str, path: &Path) -> anyhow::Result<u64> {
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut upload = self.upload(key).await?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            upload.write(&buf[..n]).await?;
+        }
+        upload.finish().await?;
+        Ok(total)
+    }
+
+    /// Copies `key` into a local file at `path`, streamed.
+    pub async fn download(&self, key: &str, path: &Path) -> anyhow::Result<u64> {
+        let result = self.store.get(&Key::from(key)).await?;
+        let mut stream = result.into_stream();
+        let mut file = tokio::fs::File::create(path).await?;
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok(total)
+    }
+
+    /// The size and version of `key`, or `None` when there is no such object.
+    pub async fn head(&self, key: &str) -> anyhow::Result<Option<ObjectMeta>> {
+        match self.store.head(&Key::from(key)).await {
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bytes of `key` in `range` (the whole object when `None`), as a stream.
+    pub async fn read(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> anyhow::Result<impl Stream<Item = Result<Bytes, object_store::Error>> + Send + 'static>
+    {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(&Key::from(key), options).await?;
+        Ok(result.into_stream())
+    }
+
+    /// Deletes every object under `prefix` (a media object's files). Deleting nothing is no error.
+    pub async fn delete_prefix(&self, prefix: &str) -> anyhow::Result<usize> {
+        let prefix = Key::from(prefix);
+        let keys: Vec<Key> = self
+            .store
+            .list(Some(&prefix))
+            .map(|m| m.map(|m| m.location))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        for key in &keys {
+            match self.store.delete(key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(keys.len())
+    }
+
+    /// Removes temporary files older than `older_than` (left by a worker that died mid-job).
+    pub async fn sweep_tmp(&self, older_than: std::time::Duration) -> anyhow::Result<usize> {
+        let mut removed = 0;
+        let mut dir = tokio::fs::read_dir(&self.tmp_dir).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > older_than);
+            if old && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A streamed write in progress; dropped without [`Upload::finish`], nothing is stored.
+pub struct Upload {
+    inner: WriteMultipart,
+}
+
+impl Upload {
+    pub async fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.inner.wait_for_capacity(2).await?;
+        self.inner.write(bytes);
+        Ok(())
+    }
+
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.inner.finish().await?;
+        Ok(())
+    }
+
+    pub async fn abort(self) {
+        let _ = self.inner.abort().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_round_trip_in_ranges_and_are_deleted_by_prefix() {
+        let dir = std::env::temp_dir().join(crate::ids::new_id(crate::ids::IdPrefix::Job));
+        let storage = Storage::local(&dir).unwrap();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut up = storage.upload("media/m1/original").await.unwrap();
+        for chunk in data.chunks(100_000) {
+            up.write(chunk).await.unwrap();
+        }
+        up.finish().await.unwrap();
+        storage
+            .put_bytes("media/m1/thumbnail.jpg", vec![1, 2, 3])
+            .await
+            .unwrap();
+        let meta = storage.head("media/m1/original").await.unwrap().unwrap();
+        assert_eq!(meta.size, data.len() as u64);
+        let part: Vec<u8> = storage
+            .read("media/m1/original", Some(10..20))
+            .await
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        assert_eq!(part, &data[10..20]);
+        let copy = storage.tmp_path("copy");
+        assert_eq!(
+            storage.download("media/m1/original", &copy).await.unwrap(),
+            data.len() as u64
+        );
+        assert_eq!(std::fs::read(&copy).unwrap(), data);
+        assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 2);
+        assert!(storage.head("media/m1/original").await.unwrap().is_none());
+        assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
