@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth_epoch;
 pub mod config;
 pub mod crypto;
+pub mod fetch;
 pub mod handoff;
 pub mod ids;
 pub mod integration;
