@@ -45,9 +45,13 @@ pub fn router(state: AppState) -> Router {
             "/integrations/{id}",
             get(integrations::get).delete(integrations::delete),
         )
+        .route("/media", post(media::create).get(media::list))
+        .route("/media/{id}", get(media::get).delete(media::delete))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::layer));
     Router::new()
         .nest("/v1", v1)
+        .route("/media/{file}", get(files::file))
+        .route("/media/{token}/thumbnail.jpg", get(files::thumbnail))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -90,7 +94,8 @@ pub async fn run(
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     let janitor = tokio::spawn(purge_idempotency_keys(state.clone()));
     let http = state.settings.http.clone();
-    serve::serve(listener, router(state), &http, shutdown).await;
+    let upload = Duration::from_secs(state.settings.media.upload_timeout_secs);
+    serve::serve(listener, router(state), &http, upload, shutdown).await;
     janitor.abort();
     tracing::info!("api stopped");
     Ok(())

@@ -5,7 +5,8 @@
 //! - a request head (request line and headers) must arrive within `SOKU_HEADER_READ_TIMEOUT_SECS`, counted from
 //!   the connection's start or from the first byte of a later request; else `408 request_timeout` and close;
 //! - a kept-alive connection with no request under way is closed after `SOKU_IDLE_TIMEOUT_SECS`;
-//! - a request body must be complete within `SOKU_BODY_READ_TIMEOUT_SECS` of its head (`408`, from `body.rs`).
+//! - a request body must be complete within `SOKU_BODY_READ_TIMEOUT_SECS` of its head (`408`, from `body.rs`),
+//!   but for a media upload (`POST /v1/media`), which has `SOKU_UPLOAD_TIMEOUT_SECS`.
 //!
 //! hyper answers a head it cannot parse (a control character in a header value, too many headers, a head too
 //! large) itself, with an empty 400/414/431. [`Guarded`] sees that answer go out and writes one in the API's error
@@ -57,12 +58,14 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     http: &HttpSettings,
+    upload_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let limits = Limits {
         header_read: Duration::from_secs(http.header_read_timeout_secs),
         idle: Duration::from_secs(http.idle_timeout_secs),
         body_read: Duration::from_secs(http.body_read_timeout_secs),
+        upload: upload_timeout,
     };
     let mut builder = http1::Builder::new();
     // Our own head timeout (hyper's would also count the idle time between requests).
@@ -96,6 +99,7 @@ pub async fn serve(
             app: app.clone(),
             conn,
             body_read: limits.body_read,
+            upload: limits.upload,
         };
         let connection = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
@@ -128,6 +132,7 @@ struct Limits {
     header_read: Duration,
     idle: Duration,
     body_read: Duration,
+    upload: Duration,
 }
 
 /// What the service tells the connection's I/O: how many requests were handed to the app and how many answered,
@@ -145,6 +150,8 @@ struct Front {
     app: Router,
     conn: Arc<ConnState>,
     body_read: Duration,
+    /// The body time limit of a media upload.
+    upload: Duration,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Front {
@@ -155,8 +162,10 @@ impl hyper::service::Service<Request<Incoming>> for Front {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.conn.started.fetch_add(1, Ordering::AcqRel);
         let answered = Answered(self.conn.clone());
-        let deadline = Instant::now() + self.body_read;
-        let secs = self.body_read.as_secs();
+        let upload = req.method() == axum::http::Method::POST && req.uri().path() == "/v1/media";
+        let limit = if upload { self.upload } else { self.body_read };
+        let deadline = Instant::now() + limit;
+        let secs = limit.as_secs();
         let req = req.map(|body| {
             if http_body::Body::is_end_stream(&body) {
                 Body::new(body)

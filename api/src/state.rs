@@ -4,7 +4,7 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 
 use crate::key_cache::KeyCache;
 use redis::aio::ConnectionManager;
-use soku_shared::{config::Settings, store::Db};
+use soku_shared::{config::Settings, fetch::Fetcher, storage::Storage, store::Db};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -14,6 +14,10 @@ pub struct Inner {
     pub redis: ConnectionManager,
     pub settings: Settings,
     pub keys: KeyCache,
+    /// Where media files live (`SOKU_DATA_DIR/objects`).
+    pub storage: Storage,
+    /// Checks media URLs at intake as the worker's fetcher will (same policy, same limits).
+    pub fetcher: Fetcher,
 }
 
 impl Deref for AppState {
@@ -29,9 +33,13 @@ impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<AppState> {
         let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
         let redis = redis_manager(settings.redis_url())?;
+        let storage = Storage::local(&settings.data_dir)?;
+        let fetcher = settings.media.fetcher();
         Ok(AppState(Arc::new(Inner {
             db,
             redis,
+            storage,
+            fetcher,
             settings,
             keys: KeyCache::default(),
         })))

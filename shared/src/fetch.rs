@@ -293,6 +293,17 @@ impl Fetcher {
         Ok(parsed)
     }
 
+    /// The intake check of a host name: resolves it (within the connect timeout) and refuses it when any of
+    /// its addresses is refused, as a fetch would. A name that does not resolve (yet) is no refusal here: the
+    /// fetch decides, and may retry. The fetch checks again at every hop; this only answers early.
+    pub async fn check_host(&self, url: &Url) -> Result<(), FetchError> {
+        let deadline = Instant::now() + self.inner.limits.connect_timeout;
+        match self.pin(url, deadline).await {
+            Err(e @ FetchError::Refused { .. }) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The checks of [`Fetcher::check_url`] on a parsed URL; `raw_host` is the host as written, if known.
     fn check_parsed(&self, url: &Url, raw_host: Option<&str>) -> Result<(), FetchError> {
         let scheme = url.scheme();

@@ -28,6 +28,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// Where the worker keeps its temporary copies (`SOKU_DATA_DIR/tmp`).
     tmp_dir: PathBuf,
+    /// The local backend's root, whose emptied folders are removed too.
+    local_root: Option<PathBuf>,
 }
 
 /// The storage key of a media object's file `name` (`original`, `thumbnail.jpg`, …).
@@ -54,6 +56,7 @@ impl Storage {
         Ok(Storage {
             store: Arc::new(fs),
             tmp_dir,
+            local_root: Some(objects),
         })
     }
 
@@ -155,6 +158,10 @@ impl Storage {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if let Some(root) = &self.local_root {
+            // The filesystem keeps a folder its files left; a bucket has none.
+            let _ = tokio::fs::remove_dir(root.join(prefix.as_ref())).await;
         }
         Ok(keys.len())
     }

@@ -130,6 +130,7 @@ impl<'a> Req<'a> {
             headers,
             text,
             json,
+            bytes: bytes.to_vec(),
         })
     }
 }
@@ -145,6 +146,8 @@ pub struct Resp {
     pub text: String,
     /// The body parsed as JSON (`Null` when it is not JSON).
     pub json: Value,
+    /// The body's bytes, as received.
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {

@@ -5,6 +5,7 @@
 
 mod delivery;
 mod env;
+mod files;
 mod fixtures;
 mod http;
 mod inspect;
@@ -18,7 +19,12 @@ pub use delivery::{
     QUIET_PERIOD, assert_delivered_exactly_once, attempts_by_outcome, attempts_by_worker,
     rerun_quickly,
 };
+pub mod media_files {
+    //! Real media files made by ffmpeg, and a multipart body.
+    pub use crate::files::{ffmpeg, jpeg, mp4, multipart, png};
+}
 pub use env::{Account, TestEnv, setup, setup_unlimited};
+pub use files::{FileServer, Route, tripwire, upload, wait_media};
 pub use fixtures::{
     TEST_TOKEN_PREFIX, assert_id, assert_time_ms, random_alnum, random_live_key, text_post,
     time_from_now,

@@ -9,6 +9,7 @@ mod errors;
 mod front_door;
 mod idempotency;
 mod integrations;
+mod media;
 mod odd_requests;
 mod openapi_health;
 mod openapi_spec;

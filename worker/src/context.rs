@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
-use soku_shared::config::WorkerSettings;
+use soku_shared::config::{MediaSettings, WorkerSettings};
+use soku_shared::fetch::Fetcher;
 use soku_shared::status::PostStatus;
+use soku_shared::storage::Storage;
 use soku_shared::store::Db;
 use soku_shared::store::publish::{self as store, Leased, Settle};
 
@@ -29,6 +31,11 @@ pub struct Ctx {
     pub settle: Batcher<Settle, Option<PostStatus>>,
     pub prefix: String,
     pub cfg: WorkerSettings,
+    pub media: MediaSettings,
+    /// Where media files live.
+    pub storage: Storage,
+    /// Fetches media URLs, refusing private addresses (`SOKU_FETCH_ALLOW_PRIVATE` aside).
+    pub fetcher: Fetcher,
     /// This process's name: unique per process (host, pid, random), so that a restarted process never
     /// collides with the registration of the one before it (docs/architecture.md, queue note a). Also the
     /// owner of its leases.
@@ -44,9 +51,15 @@ impl Ctx {
         redis_url: &str,
         prefix: &str,
         cfg: WorkerSettings,
+        media: MediaSettings,
+        storage: Storage,
     ) -> Ctx {
         let name = process_name();
+        let fetcher = media.fetcher();
         Ctx {
+            fetcher,
+            media,
+            storage,
             sandbox: Sandbox::new(db.clone(), cfg.sandbox_sink_url.clone()),
             unavailable: Unavailable,
             lease: lease_batcher(db.clone(), name.clone(), cfg.lease_secs as f64),

@@ -1,5 +1,6 @@
-//! Soku's workers: publish (one target, one queue per platform) and the reconciler (due scheduled posts,
-//! hand-overs, retries, expired leases, unknown outcomes, Redis loss). The API pushes an immediate post's
+//! Soku's workers: publish (one target, one queue per platform), media (fetch, probe and thumbnail one media
+//! file) and the reconciler (due scheduled posts, hand-overs, retries, expired leases, unknown outcomes, Redis
+//! loss, media cleanup). The API pushes an immediate post's
 //! targets straight to their queues; there is no dispatch step.
 //!
 //! Postgres is the truth and Redis only hands work out (docs/architecture.md): every job starts with a
@@ -24,21 +25,24 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use soku_shared::config::Settings;
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::publish_queue;
+use soku_shared::redis_keys::{media_queue, publish_queue};
+use soku_shared::storage::Storage;
 use soku_shared::store::Db;
 use tokio::sync::watch;
 
 use context::Ctx;
+use jobs::media::ProcessMediaJob;
 use jobs::publish::Publish;
 use supervise::serve;
 
 /// The queues a worker process can serve: `publish` means every platform's publish queue, `publish:<platform>`
 /// one of them.
-pub const QUEUES: &[&str] = &["publish", "reconcile"];
+pub const QUEUES: &[&str] = &["publish", "media", "reconcile"];
 
 /// What `--queues` asked for.
 struct Served {
     publish: Vec<Platform>,
+    media: bool,
     reconcile: bool,
 }
 
@@ -48,12 +52,14 @@ struct Served {
 fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
     let mut served = Served {
         publish: Vec::new(),
+        media: false,
         reconcile: false,
     };
     for q in queues {
         match q.as_str() {
             "publish" => served.publish.extend(Platform::ALL),
             "reconcile" => served.reconcile = true,
+            "media" => served.media = true,
             "dispatch" => {
                 tracing::info!(
                     "queue `dispatch` is served as `reconcile` (there is no dispatch step any more)"
@@ -63,7 +69,7 @@ fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
             other => match other.strip_prefix("publish:").and_then(Platform::parse) {
                 Some(p) => served.publish.push(p),
                 None => anyhow::bail!(
-                    "unknown queue `{other}`; expected some of publish, publish:<platform>, reconcile (dispatch: an old name of reconcile)"
+                    "unknown queue `{other}`; expected some of publish, publish:<platform>, media, reconcile (dispatch: an old name of reconcile)"
                 ),
             },
         }
@@ -90,6 +96,8 @@ pub async fn run(
         settings.redis_url(),
         &settings.redis_prefix,
         settings.worker.clone(),
+        settings.media.clone(),
+        Storage::local(&settings.data_dir)?,
     ));
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
@@ -100,6 +108,14 @@ pub async fn run(
             ctx.clone(),
             queue,
             c.concurrency_for(p),
+            stop.clone(),
+        ));
+    }
+    if served.media {
+        tasks.spawn(serve::<ProcessMediaJob>(
+            ctx.clone(),
+            media_queue(prefix),
+            ctx.media.concurrency,
             stop.clone(),
         ));
     }
@@ -155,6 +171,7 @@ mod tests {
         let one = parse(&["publish:x", "publish:x"]).unwrap();
         assert_eq!(one.publish, vec![Platform::X]);
         assert!(!one.reconcile);
+        assert!(!all.media && parse(&["media"]).unwrap().media);
         let old = parse(&["dispatch"]).unwrap();
         assert!(old.reconcile && old.publish.is_empty());
         let err = parse(&["publish:myspace"]).err().unwrap().to_string();

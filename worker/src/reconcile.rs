@@ -6,6 +6,10 @@
 //!   targets, retries whose time has come, and jobs Redis refused, lost, or that were taken by a worker that
 //!   died before leasing (their hand-over time came round: `SOKU_REQUEUE_AFTER_SECS`).
 //! - `unknown` targets are checked against their platform before anything is sent again.
+//! - Processing media due for a hand-over goes to the `media` queue (new, refused by Redis, or taken by a
+//!   worker that died: its lease ran out and its hand-over time came round).
+//! - Once a minute, failed media older than `SOKU_MEDIA_FAILED_RETENTION_HOURS` is deleted with its files,
+//!   and temporary files a dead worker left are swept.
 //!
 //! Any number of processes may run it: every step claims its rows with `FOR UPDATE SKIP LOCKED`.
 
@@ -15,10 +19,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use soku_shared::handoff::hand_over;
-use soku_shared::jobs::PublishTarget;
+use soku_shared::jobs::{ProcessMedia, PublishTarget};
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::publish_queue;
+use soku_shared::redis_keys::{media_queue, publish_queue};
 use soku_shared::status::TargetStatus;
+use soku_shared::storage::media_prefix;
+use soku_shared::store::media as media_store;
 use soku_shared::store::publish::{self as store, Handoff, Leased, Settle};
 use soku_shared::{metrics, redis_queue};
 use tokio::sync::watch;
@@ -32,15 +38,26 @@ use crate::context::Ctx;
 const BATCH: usize = 1000;
 /// Checks of an `unknown` target before it is left to the user.
 const MAX_CHECKS: i32 = 10;
+/// How often failed media and stale temporary files are cleaned up.
+const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+/// A temporary file older than this belongs to no running job (the longest, a fetch, is bounded far below).
+const TMP_MAX_AGE: Duration = Duration::from_secs(6 * 3600);
 
 pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(ctx.cfg.reconcile_interval_ms);
     let mut failing = false;
+    let mut last_cleanup: Option<Instant> = None;
     loop {
         if *stop.borrow() {
             return;
         }
-        let result = tick(&ctx).await;
+        let mut result = tick(&ctx).await;
+        if result.is_ok() && last_cleanup.is_none_or(|t| t.elapsed() >= CLEANUP_EVERY) {
+            result = cleanup(&ctx).await;
+            if result.is_ok() {
+                last_cleanup = Some(Instant::now());
+            }
+        }
         match (&result, failing) {
             (Err(e), false) => {
                 tracing::warn!(error = %e, "reconciler step failed; retrying every tick until it works")
@@ -71,6 +88,58 @@ async fn tick(ctx: &Ctx) -> anyhow::Result<()> {
         hand_over_targets(ctx, p).await?;
     }
     check_unknown(ctx).await?;
+    hand_over_media(ctx).await?;
+    Ok(())
+}
+
+/// Processing media due for a hand-over goes to the media queue, as far as it has room.
+async fn hand_over_media(ctx: &Ctx) -> anyhow::Result<()> {
+    let name = media_queue(&ctx.prefix);
+    let mut conn = ctx.redis.clone();
+    let room = redis_queue::room(&mut conn, &name).await?.min(BATCH);
+    if room == 0 {
+        return Ok(());
+    }
+    let due =
+        media_store::claim_to_hand_over(&ctx.db, ctx.cfg.requeue_after_secs as f64, room as i64)
+            .await?;
+    let jobs: Vec<ProcessMedia> = due
+        .into_iter()
+        .map(|(media_id, request_id)| ProcessMedia {
+            media_id,
+            request_id,
+        })
+        .collect();
+    if !jobs.is_empty() {
+        hand_over(&mut conn, &ctx.db, &name, &jobs).await?;
+    }
+    Ok(())
+}
+
+/// Deletes failed media past its retention, with its files, and temporary files no job owns.
+async fn cleanup(ctx: &Ctx) -> anyhow::Result<()> {
+    let hours = ctx.media.failed_retention_hours as f64;
+    loop {
+        let purged = media_store::purge_failed(&ctx.db, hours, 100).await?;
+        for id in &purged {
+            ctx.storage.delete_prefix(&media_prefix(id)).await?;
+        }
+        if !purged.is_empty() {
+            metrics::event("media_purged", purged.len() as u64);
+            tracing::info!(
+                media = purged.len(),
+                retention_hours = hours,
+                "failed media deleted"
+            );
+        }
+        if purged.len() < 100 {
+            break;
+        }
+    }
+    let swept = ctx.storage.sweep_tmp(TMP_MAX_AGE).await?;
+    if swept > 0 {
+        tracing::info!(files = swept, "stale temporary media files removed");
+    }
     Ok(())
 }
 
@@ -87,15 +156,17 @@ async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     let targets = store::forget_handoffs(&ctx.db).await?;
+    let media = media_store::forget_handoffs(&ctx.db).await?;
     let _: () = redis::cmd("SET")
         .arg(&key)
         .arg(Utc::now().to_rfc3339())
         .query_async(&mut conn)
         .await?;
-    if targets > 0 {
+    if targets > 0 || media > 0 {
         metrics::event("redis_lost", 1);
         tracing::warn!(
             targets,
+            media,
             "Redis has lost its data (flushed or restarted empty): handing the work over again from Postgres"
         );
     }

@@ -1,7 +1,9 @@
 //! One module per resource.
 
+pub mod files;
 pub mod health;
 pub mod integrations;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod posts;

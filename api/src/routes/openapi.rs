@@ -26,19 +26,20 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{health, integrations, metrics, posts};
+use super::{health, integrations, media, metrics, posts};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Soku API", description = "Publish posts to Threads, X, LinkedIn, Instagram, Facebook, TikTok and YouTube at once, now or at a scheduled time.\n\nIn every request body, an optional field sent as `null` is the same as the field left out, and `null` for a required field is that field missing. Unknown fields are refused."),
     paths(posts::create, posts::list, posts::get, posts::cancel, posts::retry,
           integrations::create, integrations::list, integrations::get, integrations::delete,
+          media::create, media::list, media::get, media::delete,
           health::healthz, health::readyz, metrics::metrics),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorObject, crate::error::ErrorDetails,
         soku_shared::validate::FieldError, soku_shared::validate::TargetInput,
         soku_shared::validate::SandboxBehavior)),
     modifiers(&Security),
-    tags((name = "posts"), (name = "integrations"), (name = "health"), (name = "operations"))
+    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "health"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

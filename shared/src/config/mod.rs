@@ -119,6 +119,22 @@ pub struct MediaSettings {
     pub failed_retention_hours: u64,
 }
 
+impl MediaSettings {
+    /// The fetcher's limits: the size cap and the whole fetch's time limit (the API checks URLs with the same).
+    pub fn fetch_limits(&self) -> crate::fetch::FetchLimits {
+        crate::fetch::FetchLimits {
+            max_bytes: self.max_bytes,
+            total_timeout: std::time::Duration::from_secs(self.fetch_timeout_secs),
+            ..crate::fetch::FetchLimits::default()
+        }
+    }
+
+    /// The URL fetcher these settings describe.
+    pub fn fetcher(&self) -> crate::fetch::Fetcher {
+        crate::fetch::Fetcher::new(self.allow_private.clone(), self.fetch_limits())
+    }
+}
+
 /// The master key, kept out of `Debug` output.
 #[derive(Clone)]
 pub struct MasterKey(pub [u8; 32]);
