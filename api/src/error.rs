@@ -166,6 +166,12 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(details)
     }
 
+    /// The same error under another code of its status (`media_not_ready` for a validation failure).
+    pub fn with_code(mut self, code: &'static str) -> ApiError {
+        self.code = code;
+        self
+    }
+
     pub fn field(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::validation(vec![FieldError {
             field: field.to_string(),

@@ -278,6 +278,21 @@ impl Fetcher {
         }
     }
 
+    /// The same fetcher with a smaller byte cap (an avatar, say).
+    pub fn with_max_bytes(&self, max_bytes: u64) -> Fetcher {
+        Fetcher {
+            inner: Arc::new(Inner {
+                policy: self.inner.policy.clone(),
+                limits: FetchLimits {
+                    max_bytes: max_bytes.min(self.inner.limits.max_bytes),
+                    ..self.inner.limits
+                },
+                #[cfg(test)]
+                lookup: self.inner.lookup.clone(),
+            }),
+        }
+    }
+
     pub fn limits(&self) -> &FetchLimits {
         &self.inner.limits
     }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod integration;
 pub mod jobs;
 pub mod media;
+pub mod media_check;
 pub mod metrics;
 pub mod platform;
 pub mod post;

@@ -96,6 +96,10 @@ pub struct TargetView {
     /// The last error while the target is `retrying`, `failed` or `unknown`.
     #[schema(required = true)]
     pub error: Option<TargetError>,
+    /// Why a `pending` target is not being published yet: `media` (a media file of the post is still
+    /// processing; the target goes as soon as it is ready). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,6 +140,7 @@ impl TargetView {
             url: t.url,
             published_at: t.published_at.map(fmt_time),
             error,
+            waiting_for: t.waiting_for,
         }
     }
 }

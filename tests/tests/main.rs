@@ -10,6 +10,7 @@ mod front_door;
 mod idempotency;
 mod integrations;
 mod media;
+mod media_posts;
 mod odd_requests;
 mod openapi_health;
 mod openapi_spec;

@@ -6,6 +6,8 @@
 //!   targets, retries whose time has come, and jobs Redis refused, lost, or that were taken by a worker that
 //!   died before leasing (their hand-over time came round: `SOKU_REQUEUE_AFTER_SECS`).
 //! - `unknown` targets are checked against their platform before anything is sent again.
+//! - Targets that waited for media that is now done are due (the media job releases them itself; this catches
+//!   a post accepted while its media was finishing).
 //! - Processing media due for a hand-over goes to the `media` queue (new, refused by Redis, or taken by a
 //!   worker that died: its lease ran out and its hand-over time came round).
 //! - Once a minute, failed media older than `SOKU_MEDIA_FAILED_RETENTION_HOURS` is deleted with its files,
@@ -84,6 +86,7 @@ async fn tick(ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     release_scheduled(ctx).await?;
+    media_store::release_waiting(&ctx.db, None).await?;
     for p in Platform::ALL {
         hand_over_targets(ctx, p).await?;
     }

@@ -9,6 +9,9 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{Value, json};
+use soku_shared::media_check::{self, Facts};
+use soku_shared::status::MediaStatus;
+use soku_shared::store::media as media_store;
 use soku_shared::store::posts::Retried;
 use soku_shared::{
     crypto::sha256,
@@ -84,6 +87,7 @@ async fn accept(
     hash: &[u8; 32],
 ) -> ApiResult<Response> {
     let post = validated(state, caller, &body.value)?;
+    let media = post_media(state, caller, &post).await?;
     let post_id = new_id(IdPrefix::Post);
     let status = if post.scheduled_time.is_some_and(|t| t > Utc::now()) {
         PostStatus::Scheduled
@@ -106,6 +110,8 @@ async fn accept(
         targets: &targets,
         sandbox: post.sandbox.as_ref(),
         handoff_after_secs: state.settings.worker.requeue_after_secs as f64,
+        media_ids: &media.ids,
+        waits_for_media: media.waits,
     };
     let record = key.map(|key| IdemKey {
         scope: idempotency::scope(caller, key),
@@ -121,7 +127,7 @@ async fn accept(
     };
     // A scheduled post stays in Postgres until it falls due: the reconciler releases it then, in bulk. An
     // immediate post's targets go straight to their platforms' queues.
-    if status == PostStatus::Queued {
+    if status == PostStatus::Queued && !media.waits {
         let jobs = targets
             .iter()
             .filter_map(|t| Some((Platform::parse(&t.platform)?, t.id.clone())))
@@ -147,6 +153,112 @@ fn validated(state: &AppState, caller: &Caller, body: &Value) -> ApiResult<Valid
         ));
     }
     Ok(post)
+}
+
+/// The Soku media a post names: their ids, and whether the post waits for some still processing.
+struct PostMedia {
+    ids: Vec<String>,
+    waits: bool,
+}
+
+/// The token of a URL of this server's media files (`SOKU_PUBLIC_URL/media/<token>[.ext]`), if it is one.
+fn own_token<'a>(public_url: &str, url: &'a str) -> Option<&'a str> {
+    let rest = url
+        .strip_prefix(public_url.trim_end_matches('/'))?
+        .strip_prefix("/media/")?;
+    let token = rest.split(['.', '?', '#']).next()?;
+    (!token.is_empty() && !token.contains('/')).then_some(token)
+}
+
+/// Resolves the post's media URLs that are Soku's own: each must name media of the caller (in the key's mode)
+/// that has not failed; media already ready is checked against every target's media rules now (every failure
+/// reported, per target); media still processing makes the post wait (checked when it is ready). Other URLs
+/// are stored as given (docs/api.md, "Not yet available").
+async fn post_media(
+    state: &AppState,
+    caller: &Caller,
+    post: &ValidatedPost,
+) -> ApiResult<PostMedia> {
+    let c = &post.content;
+    let public = &state.settings.public_url;
+    let named: Vec<(String, &str, bool)> = c
+        .image_urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (format!("post.content.imageUrls[{i}]"), u.as_str(), false))
+        .chain(
+            c.video_url
+                .iter()
+                .map(|u| ("post.content.videoUrl".to_string(), u.as_str(), true)),
+        )
+        .filter(|(_, u, _)| own_token(public, u).is_some())
+        .collect();
+    if named.is_empty() {
+        return Ok(PostMedia {
+            ids: Vec::new(),
+            waits: false,
+        });
+    }
+    let tokens: Vec<String> = named
+        .iter()
+        .filter_map(|(_, u, _)| own_token(public, u).map(str::to_string))
+        .collect();
+    let rows =
+        media_store::by_tokens(&state.db, &caller.account_id, caller.livemode, &tokens).await?;
+    let mut errors = Vec::new();
+    let mut not_ready = Vec::new();
+    let (mut images, mut video) = (Vec::new(), None);
+    let mut waits = false;
+    let mut ids = Vec::new();
+    for (field, url, is_video) in &named {
+        let token = own_token(public, url).unwrap_or_default();
+        let Some(m) = rows.iter().find(|m| m.token == token) else {
+            errors.push(FieldError {
+                field: field.clone(),
+                message: "is a media URL of this server that names no media of this account in this mode                           (deleted, or made with the other kind of key)"
+                    .into(),
+                platform: None,
+            });
+            continue;
+        };
+        ids.push(m.id.clone());
+        match m.status {
+            MediaStatus::Failed => not_ready.push(FieldError {
+                field: field.clone(),
+                message: format!(
+                    "names media {} that failed: {}",
+                    m.id,
+                    m.error_message
+                        .as_deref()
+                        .unwrap_or("it could not be processed")
+                ),
+                platform: None,
+            }),
+            MediaStatus::Processing => waits = true,
+            MediaStatus::Ready if *is_video => video = Some(Facts::of(m)),
+            MediaStatus::Ready => images.push(Facts::of(m)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if !not_ready.is_empty() {
+        return Err(ApiError::validation(not_ready).with_code("media_not_ready"));
+    }
+    let mut broken = Vec::new();
+    for (pos, t) in post.targets.iter().enumerate() {
+        for message in media_check::check(t.platform, &images, video.as_ref()) {
+            broken.push(FieldError {
+                field: format!("post.content.platform[{pos}]"),
+                message,
+                platform: Some(t.platform),
+            });
+        }
+    }
+    if !broken.is_empty() {
+        return Err(ApiError::validation(broken));
+    }
+    Ok(PostMedia { ids, waits })
 }
 
 /// The targets as the request names them, each with its new id.

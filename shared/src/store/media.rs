@@ -52,6 +52,8 @@ pub struct NewMedia<'a> {
     pub source_url: Option<&'a str>,
     pub token: &'a str,
     pub original_key: Option<&'a str>,
+    /// A rendered template's thumbnail, stored with it.
+    pub thumbnail_key: Option<&'a str>,
     pub file_name: Option<&'a str>,
     pub mime_type: Option<&'a str>,
     pub size_bytes: Option<i64>,
@@ -67,9 +69,9 @@ pub async fn insert(db: &Db, m: &NewMedia<'_>) -> Result<MediaRow, sqlx::Error> 
     sqlx::query_as::<_, MediaRow>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO media (id, account_id, livemode, status, source, source_url, token, original_key,
                             served_key, file_name, mime_type, size_bytes, sha256, width, height,
-                            template_slug, request_id, handoff_at, ready_at)
+                            template_slug, request_id, thumbnail_key, handoff_at, ready_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 = 'ready' THEN $8 END, $9, $10, $11, $12,
-                 $13, $14, $15, $16,
+                 $13, $14, $15, $16, $17,
                  CASE WHEN $4 = 'processing' THEN now() END, CASE WHEN $4 = 'ready' THEN now() END)
          RETURNING {COLUMNS}"
     )))
@@ -89,6 +91,7 @@ pub async fn insert(db: &Db, m: &NewMedia<'_>) -> Result<MediaRow, sqlx::Error> 
     .bind(m.height)
     .bind(m.template_slug)
     .bind(m.request_id)
+    .bind(m.thumbnail_key)
     .fetch_one(db)
     .await
 }
@@ -386,4 +389,51 @@ pub async fn purge_failed(db: &Db, hours: f64, limit: i64) -> Result<Vec<String>
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// The caller's media named by `tokens` (the tokens of public file URLs).
+pub async fn by_tokens(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    tokens: &[String],
+) -> Result<Vec<MediaRow>, sqlx::Error> {
+    sqlx::query_as::<_, MediaRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM media WHERE token = ANY($1) AND account_id = $2 AND livemode = $3"
+    )))
+    .bind(tokens)
+    .bind(account_id)
+    .bind(livemode)
+    .fetch_all(db)
+    .await
+}
+
+/// The media a post names (`post_media`), as they are now.
+pub async fn of_post(db: &Db, post_id: &str) -> Result<Vec<MediaRow>, sqlx::Error> {
+    sqlx::query_as::<_, MediaRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM media WHERE id IN (SELECT media_id FROM post_media WHERE post_id = $1)"
+    )))
+    .bind(post_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Targets that waited for media and have nothing left to wait for (none of their post's media is still
+/// processing) are due for a hand-over: now, or at a scheduled post's time. `media_id`: only the posts naming
+/// that media (a media job that just finished); `None`: all of them (the reconciler's safety net, for a post
+/// accepted while its media was finishing). Returns how many targets were released.
+pub async fn release_waiting(db: &Db, media_id: Option<&str>) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE post_targets t SET waiting_for = NULL,
+                handoff_at = CASE WHEN p.status = 'scheduled' THEN p.scheduled_time ELSE now() END
+         FROM posts p
+         WHERE t.post_id = p.id AND t.waiting_for IS NOT NULL AND t.status = 'pending'
+           AND ($1::text IS NULL OR t.post_id IN (SELECT post_id FROM post_media WHERE media_id = $1))
+           AND NOT EXISTS (SELECT 1 FROM post_media pm JOIN media m ON m.id = pm.media_id
+                           WHERE pm.post_id = t.post_id AND m.status = 'processing')",
+    )
+    .bind(media_id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
 }

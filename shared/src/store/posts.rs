@@ -30,11 +30,12 @@ pub struct TargetRow {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub error_retryable: Option<bool>,
+    pub waiting_for: Option<String>,
 }
 
 const POST_COLUMNS: &str = "id, livemode, status, content, scheduled_time, created_at";
 const TARGET_COLUMNS: &str = "id, post_id, platform, account_label, status, attempts, platform_post_id, url, \
-     published_at, error_code, error_message, error_retryable";
+     published_at, error_code, error_message, error_retryable, waiting_for";
 
 /// A target as the request names it: the platform and, optionally, which connection (`None`: the default).
 pub struct WantedTarget {
@@ -59,6 +60,10 @@ pub struct NewPost<'a> {
     /// An immediate post's targets are handed over again this long after being pushed, should their jobs
     /// be lost (`SOKU_REQUEUE_AFTER_SECS`).
     pub handoff_after_secs: f64,
+    /// The ids of Soku media the post names.
+    pub media_ids: &'a [String],
+    /// Some of that media is still processing: the targets wait (not handed over) until it is done.
+    pub waits_for_media: bool,
 }
 
 /// The key a post request carried, recorded with the post.
@@ -156,6 +161,8 @@ pub async fn insert(
         .bind(super::idempotency::RETENTION_HOURS as i32)
         .bind(p.sandbox.map(Json))
         .bind(p.handoff_after_secs)
+        .bind(p.waits_for_media)
+        .bind(p.media_ids)
         .fetch_one(db)
         .await?;
     Ok(r.into())

@@ -12,8 +12,12 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use soku_shared::jobs::PublishTarget;
+use soku_shared::media_check::{self, Facts};
 use soku_shared::metrics;
+use soku_shared::platform::Platform;
+use soku_shared::status::MediaStatus;
 use soku_shared::status::{PostStatus, TargetStatus};
+use soku_shared::store::media as media_store;
 use soku_shared::store::publish::{self as store, Leased, Settle};
 
 use crate::adapters::{Credentials, Failure, FailureClass, PublishRequest, Published, StateSink};
@@ -125,9 +129,13 @@ async fn call_platform(ctx: &Ctx, t: &Leased, req: &PublishRequest) -> Result<Pu
 async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
     let req = request(&t);
     let started = Instant::now();
-    let result = match call_platform(ctx, &t, &req).await {
-        Err(f) if f.class == FailureClass::NeedsReauth => Err(refresh(ctx, &t, f).await),
-        other => other,
+    let checked = media_check(ctx, &t).await?;
+    let result = match checked {
+        Some(refused) => Err(refused),
+        None => match call_platform(ctx, &t, &req).await {
+            Err(f) if f.class == FailureClass::NeedsReauth => Err(refresh(ctx, &t, f).await),
+            other => other,
+        },
     };
     let secs = started.elapsed().as_secs_f64();
     let (outcome, settle) = outcome(ctx, &t, &result);
@@ -139,6 +147,92 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
         .context("settling the attempt")?;
     log_settled(&t, &result, &settle, post_status, secs);
     Ok(())
+}
+
+/// The post's Soku media against the platform's media rules, before anything is sent (live and sandbox
+/// alike): a failure when a file failed, is still processing (a manual retry raced its media), or breaks a
+/// rule. URLs that are not Soku's own are not checked here.
+async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
+    let content = &t.content.0;
+    let images: Vec<&str> = content["imageUrls"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|u| u.as_str()).collect())
+        .unwrap_or_default();
+    let video = content["videoUrl"].as_str();
+    if images.is_empty() && video.is_none() {
+        return Ok(None);
+    }
+    let rows = media_store::of_post(&ctx.db, &t.post_id)
+        .await
+        .context("reading the post's media")?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let find = |url: &str| {
+        rows.iter()
+            .find(|m| token_of(url) == Some(m.token.as_str()))
+    };
+    let mut image_facts = Vec::new();
+    let mut video_facts = None;
+    let named = images
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (format!("image {}", i + 1), *u))
+        .chain(video.map(|u| ("the video".to_string(), u)));
+    for (what, url) in named {
+        let Some(m) = find(url) else { continue };
+        match m.status {
+            MediaStatus::Failed => {
+                let why = m
+                    .error_message
+                    .as_deref()
+                    .unwrap_or("it could not be processed");
+                return Ok(Some(Failure::new(
+                    FailureClass::Permanent,
+                    "media_failed",
+                    format!("{what} ({}) failed: {why}", m.id),
+                )));
+            }
+            MediaStatus::Processing => {
+                return Ok(Some(Failure::new(
+                    FailureClass::Retryable {
+                        retry_after: Some(Duration::from_secs(5)),
+                    },
+                    "media_processing",
+                    format!("{what} ({}) is still processing", m.id),
+                )));
+            }
+            MediaStatus::Ready => {
+                let facts = Facts::of(m);
+                if what == "the video" {
+                    video_facts = Some(facts);
+                } else {
+                    image_facts.push(facts);
+                }
+            }
+        }
+    }
+    let platform = Platform::parse(&t.platform).context("a target of an unknown platform")?;
+    let broken = media_check::check(platform, &image_facts, video_facts.as_ref());
+    if broken.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Failure::new(
+        FailureClass::Permanent,
+        "media_rejected",
+        format!(
+            "{} refuses this post's media: {}",
+            t.platform,
+            broken.join("; ")
+        ),
+    )))
+}
+
+/// The token of a Soku media URL (`…/media/<token>` or `…/media/<token>.png`).
+fn token_of(url: &str) -> Option<&str> {
+    let rest = &url[url.rfind("/media/")? + "/media/".len()..];
+    let token = rest.split(['.', '/', '?', '#']).next()?;
+    (!token.is_empty()).then_some(token)
 }
 
 /// A dead token: refresh once; when that works, the next attempt goes out at once.

@@ -50,10 +50,18 @@ WITH wanted AS (
 ), t AS (
    -- An immediate post's targets are pushed to Redis right after the commit; should a job be lost, the
    -- reconciler hands it over again at handoff_at ($19 s from now). A scheduled post's, at its time.
-   INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id, handoff_at)
+   -- Targets waiting for media ($20) are handed over when the media is done (store::media::release_waiting).
+   INSERT INTO post_targets (id, post_id, position, platform, account_label, integration_id, handoff_at,
+                             waiting_for)
    SELECT r.id, p.id, r.pos, r.platform, r.label, r.integration_id,
-          CASE WHEN $4::text = 'scheduled' THEN $6 ELSE now() + make_interval(secs => $19::float8) END
+          CASE WHEN $20::bool THEN NULL
+               WHEN $4::text = 'scheduled' THEN $6 ELSE now() + make_interval(secs => $19::float8) END,
+          CASE WHEN $20::bool THEN 'media' END
    FROM p, resolved r
+   RETURNING 1
+), pm AS (
+   INSERT INTO post_media (post_id, media_id)
+   SELECT DISTINCT p.id, m FROM p, UNNEST($21::text[]) AS m
    RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM p) AND (SELECT count(*) FROM t) = cardinality($8::text[]) AS inserted,

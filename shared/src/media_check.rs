@@ -1,0 +1,196 @@
+//! A post's media against one platform's media rules (`rules`): what the probe found (type, size, duration),
+//! checked once the media is ready, at intake when it already is, and at publish time otherwise. Every failing
+//! rule is reported, each as a sentence naming the file and the limit.
+
+use crate::platform::Platform;
+use crate::rules::rules;
+use crate::store::media::MediaRow;
+
+/// What a rule looks at in one media file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub mime: String,
+    pub size_bytes: u64,
+    pub duration_seconds: Option<f64>,
+}
+
+impl Facts {
+    pub fn of(row: &MediaRow) -> Facts {
+        Facts {
+            mime: row.mime_type.clone().unwrap_or_default(),
+            size_bytes: row.size_bytes.unwrap_or(0).max(0) as u64,
+            duration_seconds: row.duration_seconds,
+        }
+    }
+
+    fn is_video(&self) -> bool {
+        self.mime.starts_with("video/")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    if mb >= 10.0 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
+}
+
+fn kinds(mimes: &[&str]) -> String {
+    mimes
+        .iter()
+        .map(|m| match *m {
+            "image/jpeg" => "JPEG",
+            "image/png" => "PNG",
+            "image/gif" => "GIF",
+            "image/webp" => "WebP",
+            "video/mp4" => "MP4",
+            "video/quicktime" => "MOV",
+            "video/webm" => "WebM",
+            "video/*" => "any video",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn accepts(mimes: &[&str], mime: &str) -> bool {
+    mimes
+        .iter()
+        .any(|m| *m == mime || (*m == "video/*" && mime.starts_with("video/")))
+}
+
+/// Every rule of `platform` that the post's images (`images`, in order) or video break; empty when none.
+pub fn check(platform: Platform, images: &[Facts], video: Option<&Facts>) -> Vec<String> {
+    let r = rules(platform);
+    let mut out = Vec::new();
+    let p = platform.as_str();
+    for (i, img) in images.iter().enumerate() {
+        let n = i + 1;
+        let Some(rule) = &r.images else {
+            out.push(format!("{p} does not take images"));
+            break;
+        };
+        if img.is_video() {
+            out.push(format!(
+                "image {n} is a video ({}); put a video in videoUrl",
+                img.mime
+            ));
+            continue;
+        }
+        if !accepts(rule.mime_types, &img.mime) {
+            out.push(format!(
+                "image {n} is {}; {p} takes {}",
+                kinds(&[img.mime.as_str()]),
+                kinds(rule.mime_types)
+            ));
+        }
+        let limit = if img.mime == "image/gif" {
+            rule.gif_max_bytes.or(rule.max_bytes)
+        } else {
+            rule.max_bytes
+        };
+        if let Some(max) = limit
+            && img.size_bytes > max
+        {
+            out.push(format!(
+                "image {n} is {}; {p} takes images up to {}",
+                mb(img.size_bytes),
+                mb(max)
+            ));
+        }
+    }
+    if let Some(v) = video {
+        let rule = &r.video;
+        if !v.is_video() {
+            out.push(format!(
+                "the video is an image ({}); put images in imageUrls",
+                v.mime
+            ));
+            return out;
+        }
+        if !accepts(rule.mime_types, &v.mime) {
+            out.push(format!(
+                "the video is {}; {p} takes {}",
+                kinds(&[v.mime.as_str()]),
+                kinds(rule.mime_types)
+            ));
+        }
+        if let Some(max) = rule.max_bytes
+            && v.size_bytes > max
+        {
+            out.push(format!(
+                "the video is {}; {p} takes videos up to {}",
+                mb(v.size_bytes),
+                mb(max)
+            ));
+        }
+        if let Some(d) = v.duration_seconds {
+            if let Some(max) = rule.max_duration_ms
+                && d * 1000.0 > f64::from(max)
+            {
+                out.push(format!(
+                    "the video is {d:.1} s long; {p} takes videos up to {} s (duration rule)",
+                    f64::from(max) / 1000.0
+                ));
+            }
+            if let Some(min) = rule.min_duration_ms
+                && d * 1000.0 < f64::from(min)
+            {
+                out.push(format!(
+                    "the video is {d:.1} s long; {p} takes videos of at least {} s (duration rule)",
+                    f64::from(min) / 1000.0
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(mime: &str, size: u64, d: Option<f64>) -> Facts {
+        Facts {
+            mime: mime.into(),
+            size_bytes: size,
+            duration_seconds: d,
+        }
+    }
+
+    #[test]
+    fn a_two_hour_video_breaks_instagrams_duration_rule() {
+        let v = f("video/mp4", 50 << 20, Some(7200.0));
+        let out = check(Platform::Instagram, &[], Some(&v));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains("7200.0 s") && out[0].contains("900 s"),
+            "{out:?}"
+        );
+        assert!(check(Platform::Youtube, &[], Some(&v)).is_empty());
+    }
+
+    #[test]
+    fn every_failing_rule_is_reported() {
+        let png = f("image/png", 9 << 20, None);
+        let out = check(Platform::Instagram, &[png.clone(), png], None);
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert!(
+            out[0].contains("image 1 is PNG; instagram takes JPEG"),
+            "{out:?}"
+        );
+        assert!(
+            out[1].contains("9.0 MB") && out[1].contains("8.0 MB"),
+            "{out:?}"
+        );
+        let short = f("video/webm", 1 << 20, Some(1.0));
+        let out = check(Platform::Linkedin, &[], Some(&short));
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            check(Platform::Youtube, &[f("image/jpeg", 1, None)], None)[0]
+                .contains("does not take images")
+        );
+    }
+}
