@@ -174,8 +174,10 @@ static RULES: [PlatformRules; 7] = [
             gif_max_bytes: Some(15 * MB),         // X media upload docs
             mime_types: &["image/jpeg", "image/png", "image/gif", "image/webp"], // X media docs
         }),
-        video: video(Some(512 * MB),              // X media upload docs: 512 MB
-            Some(500), Some(140 * SEC),           // 3p: 0.5–140 s
+        // X media best-practices docs (default accounts, video on a Post): 0.5 s–20 min, 8 GB. The old
+        // 512 MB / 140 s is now the DM video limit.
+        video: video(Some(8 * 1024 * MB),
+            Some(500), Some(1200 * SEC),
             &["video/mp4", "video/quicktime"]),   // X media upload docs
         title: None,
         posts_per_day: None,
