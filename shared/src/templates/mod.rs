@@ -2,10 +2,12 @@
 //!
 //! (Module documentation is completed below.)
 
+mod announcement;
 mod canvas;
 mod fields;
 mod fonts;
 mod layout;
+mod quote_card;
 mod tweet_image;
 
 #[cfg(test)]
@@ -53,17 +55,35 @@ struct Spec {
     make: fn(&fields::Values) -> Template,
 }
 
-const TEMPLATES: &[Spec] = &[Spec {
-    slug: tweet_image::SLUG,
-    name: tweet_image::NAME,
-    description: tweet_image::DESCRIPTION,
-    fields: tweet_image::FIELDS,
-    make: |v| Template::TweetImage(tweet_image::TweetImage::from_values(v)),
-}];
+const TEMPLATES: &[Spec] = &[
+    Spec {
+        slug: tweet_image::SLUG,
+        name: tweet_image::NAME,
+        description: tweet_image::DESCRIPTION,
+        fields: tweet_image::FIELDS,
+        make: |v| Template::TweetImage(tweet_image::TweetImage::from_values(v)),
+    },
+    Spec {
+        slug: quote_card::SLUG,
+        name: quote_card::NAME,
+        description: quote_card::DESCRIPTION,
+        fields: quote_card::FIELDS,
+        make: |v| Template::QuoteCard(quote_card::QuoteCard::from_values(v)),
+    },
+    Spec {
+        slug: announcement::SLUG,
+        name: announcement::NAME,
+        description: announcement::DESCRIPTION,
+        fields: announcement::FIELDS,
+        make: |v| Template::Announcement(announcement::Announcement::from_values(v)),
+    },
+];
 
 #[derive(Clone, Debug)]
 enum Template {
     TweetImage(tweet_image::TweetImage),
+    QuoteCard(quote_card::QuoteCard),
+    Announcement(announcement::Announcement),
 }
 
 /// The validated config of one template. Made by [`validate`]; rendered by [`render`].
@@ -83,6 +103,7 @@ impl Config {
     pub fn avatar_url(&self) -> Option<&str> {
         match &self.template {
             Template::TweetImage(t) => t.avatar_url(),
+            Template::QuoteCard(_) | Template::Announcement(_) => None,
         }
     }
 }
@@ -138,5 +159,7 @@ pub fn render(config: &Config, avatar: Option<&[u8]>) -> Result<Rendered, Render
 fn canvas_of(config: &Config, avatar: Option<&[u8]>) -> Result<canvas::Canvas, RenderError> {
     match &config.template {
         Template::TweetImage(t) => t.draw(avatar),
+        Template::QuoteCard(t) => t.draw(),
+        Template::Announcement(t) => t.draw(),
     }
 }
