@@ -20,7 +20,7 @@ pub mod redis_queue;
 pub mod rules;
 pub mod status;
 pub mod storage;
-pub mod templates;
 pub mod store;
+pub mod templates;
 pub mod text;
 pub mod validate;

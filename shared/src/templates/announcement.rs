@@ -16,11 +16,27 @@ pub(crate) const DESCRIPTION: &str = "A blog post or announcement as a share car
                                       optional note, in an accent colour of your choice.";
 
 pub(crate) const FIELDS: &[Field] = &[
-    Field::required_text("title", 200, "The post's or announcement's title; wrapped and shrunk to fit."),
-    Field::text("eyebrow", 40, "A short tag above the title, e.g. \"New\", \"Release 2.0\" or \"Engineering\"."),
+    Field::required_text(
+        "title",
+        200,
+        "The post's or announcement's title; wrapped and shrunk to fit.",
+    ),
+    Field::text(
+        "eyebrow",
+        40,
+        "A short tag above the title, e.g. \"New\", \"Release 2.0\" or \"Engineering\".",
+    ),
     Field::text("summary", 300, "One or two sentences under the title."),
-    Field::text("siteName", 60, "The site's or product's name, at the bottom left."),
-    Field::text("footer", 100, "A note at the bottom right, e.g. a date or a URL."),
+    Field::text(
+        "siteName",
+        60,
+        "The site's or product's name, at the bottom left.",
+    ),
+    Field::text(
+        "footer",
+        100,
+        "A note at the bottom right, e.g. a date or a URL.",
+    ),
     Field::THEME,
     Field {
         name: "accent",
@@ -58,9 +74,17 @@ impl Announcement {
     pub(crate) fn draw(&self) -> Result<Canvas, RenderError> {
         let p = self.theme.palette(self.accent.as_deref());
         let mut c = Canvas::new(&p);
-        let glow = if self.theme == Theme::Dark { 0.18 } else { 0.12 };
+        let glow = if self.theme == Theme::Dark {
+            0.18
+        } else {
+            0.12
+        };
         c.glow(W - 80.0, H + 40.0, 560.0, &p.accent, glow);
-        let _ = write!(c.chrome, "<rect width=\"{W}\" height=\"10\" fill=\"{}\"/>", p.accent);
+        let _ = write!(
+            c.chrome,
+            "<rect width=\"{W}\" height=\"10\" fill=\"{}\"/>",
+            p.accent
+        );
 
         let width = W - 2.0 * MARGIN;
         let bottom = H - MARGIN;
@@ -83,7 +107,11 @@ impl Announcement {
             )?;
             let pill_h = tag.height() + 16.0;
             let pill_w = tag.width() + 2.0 * pad;
-            let x = if tag.is_rtl() { W - MARGIN - pill_w } else { MARGIN };
+            let x = if tag.is_rtl() {
+                W - MARGIN - pill_w
+            } else {
+                MARGIN
+            };
             let _ = write!(
                 c.content(),
                 "<rect x=\"{x}\" y=\"{top}\" width=\"{pill_w}\" height=\"{pill_h}\" rx=\"{}\" fill=\"{}\" \
@@ -91,7 +119,14 @@ impl Announcement {
                 pill_h / 2.0,
                 p.accent
             );
-            c.text(&tag, x + pad, top + 8.0, tag.width(), Align::Left, &p.accent, false)?;
+            c.text(
+                &tag,
+                x + pad,
+                top + 8.0,
+                tag.width(),
+                Align::Left,
+                &p.accent,
+            )?;
             top += pill_h + 32.0;
         }
 
@@ -108,7 +143,14 @@ impl Announcement {
                 let name = canvas::block(
                     site,
                     Weight::Bold,
-                    Frame { width: sw, height: row_h, max_size: 28.0, min_size: 20.0, line_height: 1.25, max_lines: 1 },
+                    Frame {
+                        width: sw,
+                        height: row_h,
+                        max_size: 28.0,
+                        min_size: 20.0,
+                        line_height: 1.25,
+                        max_lines: 1,
+                    },
                 )?;
                 let _ = write!(
                     c.content(),
@@ -119,7 +161,7 @@ impl Announcement {
                     p.accent
                 );
                 let ny = y + (row_h - name.height()) / 2.0;
-                c.text(&name, MARGIN + dot + 14.0, ny, sw, Align::Left, p.text, false)?;
+                c.text(&name, MARGIN + dot + 14.0, ny, sw, Align::Left, p.text)?;
                 used_left = dot + 14.0 + name.width() + 32.0;
             }
             if let Some(note) = &self.footer {
@@ -127,10 +169,17 @@ impl Announcement {
                 let note = canvas::block(
                     note,
                     Weight::Regular,
-                    Frame { width: fw, height: row_h, max_size: 24.0, min_size: 18.0, line_height: 1.3, max_lines: 1 },
+                    Frame {
+                        width: fw,
+                        height: row_h,
+                        max_size: 24.0,
+                        min_size: 18.0,
+                        line_height: 1.3,
+                        max_lines: 1,
+                    },
                 )?;
                 let ny = y + (row_h - note.height()) / 2.0;
-                c.text(&note, W - MARGIN - fw, ny, fw, Align::Right, p.muted, false)?;
+                c.text(&note, W - MARGIN - fw, ny, fw, Align::Right, p.muted)?;
             }
             let rule = y - 28.0;
             let _ = write!(
@@ -170,9 +219,16 @@ impl Announcement {
                 max_lines: 10,
             },
         )?;
-        c.text(&title, MARGIN, top, width, Align::Start, p.text, false)?;
+        c.text(&title, MARGIN, top, width, Align::Start, p.text)?;
         if let Some(s) = &summary {
-            c.text(s, MARGIN, top + title.height() + 24.0, width, Align::Start, p.muted, false)?;
+            c.text(
+                s,
+                MARGIN,
+                top + title.height() + 24.0,
+                width,
+                Align::Start,
+                p.muted,
+            )?;
         }
         Ok(c)
     }

@@ -36,8 +36,12 @@ impl Theme {
 
     pub(crate) fn palette(self, accent: Option<&str>) -> Palette {
         let (bg_from, bg_to, text, muted, faint, default_accent) = match self {
-            Theme::Dark => ("#0b0d12", "#181c27", "#f4f5f8", "#a3abbb", "#2a3040", "#8ab4ff"),
-            Theme::Light => ("#fbfaf7", "#eeece5", "#14161b", "#5a6170", "#d9d6cc", "#2f5bd3"),
+            Theme::Dark => (
+                "#0b0d12", "#181c27", "#f4f5f8", "#a3abbb", "#2a3040", "#8ab4ff",
+            ),
+            Theme::Light => (
+                "#fbfaf7", "#eeece5", "#14161b", "#5a6170", "#d9d6cc", "#2f5bd3",
+            ),
         };
         Palette {
             bg_from,
@@ -73,24 +77,28 @@ pub(crate) struct Canvas {
 impl Canvas {
     /// A canvas with the theme's background: a diagonal linear gradient (cheap to rasterise; no filters).
     pub(crate) fn new(palette: &Palette) -> Canvas {
-        let mut canvas = Canvas { defs: String::new(), chrome: String::new(), content: String::new(), next_id: 0 };
+        let mut canvas = Canvas {
+            defs: String::new(),
+            chrome: String::new(),
+            content: String::new(),
+            next_id: 0,
+        };
         let _ = write!(
             canvas.defs,
             "<linearGradient id=\"bg\" x1=\"0\" y1=\"0\" x2=\"1\" y2=\"1\"><stop offset=\"0\" stop-color=\"{}\"/>\
              <stop offset=\"1\" stop-color=\"{}\"/></linearGradient>",
             palette.bg_from, palette.bg_to
         );
-        let _ = write!(canvas.chrome, "<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"url(#bg)\"/>");
+        let _ = write!(
+            canvas.chrome,
+            "<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"url(#bg)\"/>"
+        );
         canvas
     }
 
     pub(crate) fn id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}{}", self.next_id)
-    }
-
-    pub(crate) fn defs(&mut self) -> &mut String {
-        &mut self.defs
     }
 
     pub(crate) fn content(&mut self) -> &mut String {
@@ -105,10 +113,13 @@ impl Canvas {
             "<radialGradient id=\"{id}\"><stop offset=\"0\" stop-color=\"{color}\" stop-opacity=\"{opacity}\"/>\
              <stop offset=\"1\" stop-color=\"{color}\" stop-opacity=\"0\"/></radialGradient>"
         );
-        let _ = write!(self.chrome, "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"url(#{id})\"/>");
+        let _ = write!(
+            self.chrome,
+            "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"url(#{id})\"/>"
+        );
     }
 
-    /// Draws `block` into the content (or the chrome when `chrome`), filled with `fill`.
+    /// Draws `block` into the content, filled with `fill` (see [`Block::draw`]).
     pub(crate) fn text(
         &mut self,
         block: &Block,
@@ -117,21 +128,27 @@ impl Canvas {
         width: f32,
         align: Align,
         fill: &str,
-        chrome: bool,
     ) -> Result<(), RenderError> {
-        let mut ink = Ink::default();
-        block.draw(x, y, width, align, &mut ink).map_err(RenderError::Internal)?;
-        let out = if chrome { &mut self.chrome } else { &mut self.content };
-        if !ink.path.is_empty() {
-            let _ = write!(out, "<path fill=\"{}\" d=\"{}\"/>", escape(fill), ink.path);
-        }
-        out.push_str(&ink.images);
-        Ok(())
+        draw_text(block, x, y, width, align, fill, &mut self.content)
+    }
+
+    /// Draws `block` as a decoration, into the chrome.
+    pub(crate) fn chrome_text(
+        &mut self,
+        block: &Block,
+        x: f32,
+        y: f32,
+        width: f32,
+        align: Align,
+        fill: &str,
+    ) -> Result<(), RenderError> {
+        draw_text(block, x, y, width, align, fill, &mut self.chrome)
     }
 
     /// The whole SVG document; without the content when `with_content` is false.
     pub(crate) fn svg(&self, with_content: bool) -> String {
-        let mut svg = String::with_capacity(self.defs.len() + self.chrome.len() + self.content.len() + 256);
+        let mut svg =
+            String::with_capacity(self.defs.len() + self.chrome.len() + self.content.len() + 256);
         let _ = write!(
             svg,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
@@ -149,6 +166,26 @@ impl Canvas {
     pub(crate) fn render(&self, with_content: bool) -> Result<Rendered, RenderError> {
         rasterize(&self.svg(with_content))
     }
+}
+
+fn draw_text(
+    block: &Block,
+    x: f32,
+    y: f32,
+    width: f32,
+    align: Align,
+    fill: &str,
+    out: &mut String,
+) -> Result<(), RenderError> {
+    let mut ink = Ink::default();
+    block
+        .draw(x, y, width, align, &mut ink)
+        .map_err(RenderError::Internal)?;
+    if !ink.path.is_empty() {
+        let _ = write!(out, "<path fill=\"{}\" d=\"{}\"/>", escape(fill), ink.path);
+    }
+    out.push_str(&ink.images);
+    Ok(())
 }
 
 /// Lays out `raw` in `frame`, mapping a font problem to [`RenderError::Internal`].
@@ -178,9 +215,35 @@ pub(crate) fn rasterize(svg: &str) -> Result<Rendered, RenderError> {
         .map_err(|e| RenderError::Internal(format!("the card's SVG did not parse: {e}")))?;
     let mut pixmap = resvg::tiny_skia::Pixmap::new(WIDTH, HEIGHT)
         .ok_or_else(|| RenderError::Internal("cannot allocate the card's pixmap".into()))?;
-    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
-    let png = pixmap.encode_png().map_err(|e| RenderError::Internal(format!("cannot encode the card's PNG: {e}")))?;
-    Ok(Rendered { png, width: WIDTH, height: HEIGHT })
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
+    // The background is opaque, so the premultiplied RGBA pixels are plain RGB: encode those (a quarter less data)
+    // with fast compression, which costs a few ms where the default level costs tens.
+    // (The conversion is the image crate's, which is optimised in debug builds too.)
+    let rgba = image::RgbaImage::from_raw(WIDTH, HEIGHT, pixmap.take())
+        .ok_or_else(|| RenderError::Internal("the card's pixmap has an unexpected size".into()))?;
+    let rgb = image::DynamicImage::ImageRgba8(rgba).to_rgb8();
+    let mut png = Vec::with_capacity(256 << 10);
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new_with_quality(
+            &mut png,
+            image::codecs::png::CompressionType::Fast,
+            image::codecs::png::FilterType::Adaptive,
+        ),
+        &rgb,
+        WIDTH,
+        HEIGHT,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map_err(|e| RenderError::Internal(format!("cannot encode the card's PNG: {e}")))?;
+    Ok(Rendered {
+        png,
+        width: WIDTH,
+        height: HEIGHT,
+    })
 }
 
 /// Largest avatar accepted, in pixels per side (a bigger one is refused rather than decoded).
@@ -190,8 +253,12 @@ const AVATAR_MAX_SIDE: u32 = 8192;
 /// it as PNG, so that only a PNG this code made reaches the SVG. Bytes that do not decode give
 /// [`RenderError::Avatar`].
 pub(crate) fn avatar_png(bytes: &[u8], side: u32) -> Result<Vec<u8>, RenderError> {
-    let bad = |e: &dyn std::fmt::Display| RenderError::Avatar(format!("the avatar is not a decodable image: {e}"));
-    let mut reader = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| bad(&e))?;
+    let bad = |e: &dyn std::fmt::Display| {
+        RenderError::Avatar(format!("the avatar is not a decodable image: {e}"))
+    };
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad(&e))?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(AVATAR_MAX_SIDE);
     limits.max_image_height = Some(AVATAR_MAX_SIDE);
@@ -205,7 +272,9 @@ pub(crate) fn avatar_png(bytes: &[u8], side: u32) -> Result<Vec<u8>, RenderError
     let img = reader.decode().map_err(|e| bad(&e))?;
     let (w, h) = (img.width(), img.height());
     if w == 0 || h == 0 {
-        return Err(RenderError::Avatar("the avatar is not a decodable image: it is empty".into()));
+        return Err(RenderError::Avatar(
+            "the avatar is not a decodable image: it is empty".into(),
+        ));
     }
     let s = w.min(h);
     let square = img.crop_imm((w - s) / 2, (h - s) / 2, s, s);
@@ -228,7 +297,10 @@ impl Canvas {
         let id = self.id("clip");
         let r = d / 2.0;
         let (cx, cy) = (x + r, y + r);
-        let _ = write!(self.defs, "<clipPath id=\"{id}\"><circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\"/></clipPath>");
+        let _ = write!(
+            self.defs,
+            "<clipPath id=\"{id}\"><circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\"/></clipPath>"
+        );
         let _ = write!(
             self.content,
             "<image x=\"{x}\" y=\"{y}\" width=\"{d}\" height=\"{d}\" clip-path=\"url(#{id})\" \
@@ -254,14 +326,27 @@ impl Canvas {
         ink: &str,
     ) -> Result<(), RenderError> {
         let r = d / 2.0;
-        let _ = write!(self.content, "<circle cx=\"{}\" cy=\"{}\" r=\"{r}\" fill=\"{}\"/>", x + r, y + r, escape(color));
+        let _ = write!(
+            self.content,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"{r}\" fill=\"{}\"/>",
+            x + r,
+            y + r,
+            escape(color)
+        );
         if initial.is_empty() {
             return Ok(());
         }
         let size = d * 0.46;
-        let frame = Frame { width: d, height: size * 1.2, max_size: size, min_size: size, line_height: 1.2, max_lines: 1 };
+        let frame = Frame {
+            width: d,
+            height: size * 1.2,
+            max_size: size,
+            min_size: size,
+            line_height: 1.2,
+            max_lines: 1,
+        };
         let block = block(initial, Weight::Bold, frame)?;
         let top = y + (d - block.height()) / 2.0;
-        self.text(&block, x, top, d, Align::Center, ink, false)
+        self.text(&block, x, top, d, Align::Center, ink)
     }
 }

@@ -34,12 +34,26 @@ pub(crate) struct Field {
 }
 
 impl Field {
-    pub(crate) const fn required_text(name: &'static str, max: usize, description: &'static str) -> Field {
-        Field { name, kind: Kind::Text { max }, required: true, description }
+    pub(crate) const fn required_text(
+        name: &'static str,
+        max: usize,
+        description: &'static str,
+    ) -> Field {
+        Field {
+            name,
+            kind: Kind::Text { max },
+            required: true,
+            description,
+        }
     }
 
     pub(crate) const fn text(name: &'static str, max: usize, description: &'static str) -> Field {
-        Field { name, kind: Kind::Text { max }, required: false, description }
+        Field {
+            name,
+            kind: Kind::Text { max },
+            required: false,
+            description,
+        }
     }
 
     pub(crate) const THEME: Field = Field {
@@ -85,20 +99,33 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 fn invalid(field: &str, message: String) -> ConfigError {
-    ConfigError::Invalid { field: field.to_string(), message }
+    ConfigError::Invalid {
+        field: field.to_string(),
+        message,
+    }
 }
 
 /// Validates `config` against `fields` of template `slug`.
-pub(crate) fn validate(slug: &str, fields: &[Field], config: &Value) -> Result<Values, ConfigError> {
+pub(crate) fn validate(
+    slug: &str,
+    fields: &[Field],
+    config: &Value,
+) -> Result<Values, ConfigError> {
     let Value::Object(map) = config else {
-        return Err(invalid("config", format!("config must be a JSON object, not {}.", json_type(config))));
+        return Err(invalid(
+            "config",
+            format!("config must be a JSON object, not {}.", json_type(config)),
+        ));
     };
     for key in map.keys() {
         if !fields.iter().any(|f| f.name == key) {
             let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
             return Err(invalid(
                 &format!("config.{key}"),
-                format!("config.{key} is not a field of {slug}; its fields are {}.", names.join(", ")),
+                format!(
+                    "config.{key} is not a field of {slug}; its fields are {}.",
+                    names.join(", ")
+                ),
             ));
         }
     }
@@ -112,7 +139,10 @@ pub(crate) fn validate(slug: &str, fields: &[Field], config: &Value) -> Result<V
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => s,
             Some(other) => {
-                return Err(invalid(&path, format!("{path} must be a string, not {}.", json_type(other))));
+                return Err(invalid(
+                    &path,
+                    format!("{path} must be a string, not {}.", json_type(other)),
+                ));
             }
         };
         if value.trim().is_empty() {
@@ -132,32 +162,49 @@ fn check(field: &Field, path: &str, value: &str) -> Result<(), ConfigError> {
         Kind::Text { max } => {
             let n = value.chars().count();
             if n > max {
-                return Err(invalid(path, format!("{path} must be at most {max} characters long; it has {n}.")));
+                return Err(invalid(
+                    path,
+                    format!("{path} must be at most {max} characters long; it has {n}."),
+                ));
             }
         }
         Kind::Theme => {
             if !Theme::NAMES.contains(&value) {
                 return Err(invalid(
                     path,
-                    format!("{path} must be one of \"dark\", \"light\"; \"{}\" is not.", value.escape_debug()),
+                    format!(
+                        "{path} must be one of \"dark\", \"light\"; \"{}\" is not.",
+                        value.escape_debug()
+                    ),
                 ));
             }
         }
         Kind::HttpUrl => {
             let n = value.chars().count();
             if n > URL_MAX {
-                return Err(invalid(path, format!("{path} must be at most {URL_MAX} characters long; it has {n}.")));
+                return Err(invalid(
+                    path,
+                    format!("{path} must be at most {URL_MAX} characters long; it has {n}."),
+                ));
             }
-            let ok = url::Url::parse(value)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+            let ok = url::Url::parse(value).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+            });
             if !ok {
-                return Err(invalid(path, format!("{path} must be an absolute http:// or https:// URL.")));
+                return Err(invalid(
+                    path,
+                    format!("{path} must be an absolute http:// or https:// URL."),
+                ));
             }
         }
         Kind::Color => {
             let b = value.as_bytes();
             if !(b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)) {
-                return Err(invalid(path, format!("{path} must be a colour written as #rrggbb, e.g. \"#3b82f6\".")));
+                return Err(invalid(
+                    path,
+                    format!("{path} must be a colour written as #rrggbb, e.g. \"#3b82f6\"."),
+                ));
             }
         }
     }
@@ -168,7 +215,11 @@ fn check(field: &Field, path: &str, value: &str) -> Result<(), ConfigError> {
 pub(crate) fn schema(name: &str, description: &str, fields: &[Field]) -> Value {
     let mut properties = Map::new();
     for field in fields {
-        let ty = if field.required { json!("string") } else { json!(["string", "null"]) };
+        let ty = if field.required {
+            json!("string")
+        } else {
+            json!(["string", "null"])
+        };
         let mut p = Map::new();
         p.insert("type".into(), ty);
         p.insert("description".into(), json!(field.description));
@@ -196,7 +247,11 @@ pub(crate) fn schema(name: &str, description: &str, fields: &[Field]) -> Value {
         }
         properties.insert(field.name.into(), Value::Object(p));
     }
-    let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": name,

@@ -12,8 +12,8 @@ use skrifa::bitmap::{BitmapData, BitmapStrikes};
 use skrifa::charmap::Charmap;
 use skrifa::instance::{LocationRef, Size};
 use skrifa::outline::{DrawSettings, OutlineGlyphCollection, OutlinePen};
-use skrifa::string::StringId;
 use skrifa::raw::TableProvider as _;
+use skrifa::string::StringId;
 use skrifa::{FontRef, GlyphId, MetadataProvider};
 
 /// Font weight of a text block. The Debian packages ship static Regular and Bold faces only.
@@ -39,7 +39,11 @@ macro_rules! noto {
         FontSpec {
             family: $family,
             regular: concat!("/usr/share/fonts/truetype/noto/", $file, "-Regular.ttf"),
-            bold: Some(concat!("/usr/share/fonts/truetype/noto/", $file, "-Bold.ttf")),
+            bold: Some(concat!(
+                "/usr/share/fonts/truetype/noto/",
+                $file,
+                "-Bold.ttf"
+            )),
             package: CORE,
         }
     };
@@ -90,7 +94,6 @@ pub(crate) const EMOJI: usize = CHAIN.len() - 1;
 /// One loaded face: its font tables borrowed from the file's bytes (kept for the life of the process), its
 /// character map, outlines or colour bitmaps, and harfrust's per-font shaping data.
 pub(crate) struct Face {
-    pub(crate) family: &'static str,
     font: FontRef<'static>,
     charmap: Charmap<'static>,
     outlines: OutlineGlyphCollection<'static>,
@@ -135,7 +138,11 @@ impl Face {
         let shaper = self.shaper.shaper(&self.font).build();
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(text);
-        buffer.set_direction(if rtl { Direction::RightToLeft } else { Direction::LeftToRight });
+        buffer.set_direction(if rtl {
+            Direction::RightToLeft
+        } else {
+            Direction::LeftToRight
+        });
         buffer.guess_segment_properties();
         let output = shaper.shape(buffer, ShapeOptions::new());
         let scale = 1.0 / self.upem;
@@ -160,12 +167,18 @@ impl Face {
         };
         let mut pen = SvgPen { out, x, y };
         // A glyph that fails to draw is left out rather than failing the whole card.
-        let _ = glyph.draw(DrawSettings::unhinted(Size::new(size), LocationRef::default()), &mut pen);
+        let _ = glyph.draw(
+            DrawSettings::unhinted(Size::new(size), LocationRef::default()),
+            &mut pen,
+        );
     }
 
     /// The colour bitmap of glyph `gid` at `size` px, when the face has one in PNG form.
     pub(crate) fn bitmap(&self, gid: u32, size: f32) -> Option<Bitmap> {
-        let glyph = self.bitmaps.as_ref()?.glyph_for_size(Size::new(size), GlyphId::new(gid))?;
+        let glyph = self
+            .bitmaps
+            .as_ref()?
+            .glyph_for_size(Size::new(size), GlyphId::new(gid))?;
         let BitmapData::Png(png) = glyph.data else {
             return None;
         };
@@ -282,21 +295,30 @@ impl Library {
             (Weight::Bold, Some(path)) => (&self.bold[index], path),
             _ => (&self.regular[index], spec.regular),
         };
-        slot.get_or_init(|| load_face(spec, path)).as_ref().map_err(Clone::clone)
+        slot.get_or_init(|| load_face(spec, path))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
 fn load_face(spec: &FontSpec, path: &'static str) -> Result<Face, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read font file {path} (from the Debian package {}): {e}", spec.package))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read font file {path} (from the Debian package {}): {e}",
+            spec.package
+        )
+    })?;
     // The library lives for the whole process, so the file's bytes do too.
     let data: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    let file = skrifa::raw::FileRef::new(data).map_err(|e| format!("font file {path} is not a font: {e}"))?;
+    let file = skrifa::raw::FileRef::new(data)
+        .map_err(|e| format!("font file {path} is not a font: {e}"))?;
     let fonts: Vec<FontRef<'static>> = file.fonts().filter_map(Result::ok).collect();
     let font = if fonts.len() == 1 {
         fonts.into_iter().next()
     } else {
-        fonts.into_iter().find(|font| family_of(font).as_deref() == Some(spec.family))
+        fonts
+            .into_iter()
+            .find(|font| family_of(font).as_deref() == Some(spec.family))
     }
     .ok_or_else(|| format!("font file {path} has no face of the family {}", spec.family))?;
     let upem = font.head().map(|h| h.units_per_em()).unwrap_or(1000).max(1) as f32;
@@ -306,7 +328,6 @@ fn load_face(spec: &FontSpec, path: &'static str) -> Result<Face, String> {
         (!has_outlines && !strikes.is_empty()).then_some(strikes)
     };
     Ok(Face {
-        family: spec.family,
         charmap: font.charmap(),
         outlines: font.outline_glyphs(),
         bitmaps,
@@ -317,6 +338,10 @@ fn load_face(spec: &FontSpec, path: &'static str) -> Result<Face, String> {
 }
 
 fn family_of(font: &FontRef<'_>) -> Option<String> {
-    let name = |id| font.localized_strings(id).english_or_first().map(|s| s.to_string());
+    let name = |id| {
+        font.localized_strings(id)
+            .english_or_first()
+            .map(|s| s.to_string())
+    };
     name(StringId::TYPOGRAPHIC_FAMILY_NAME).or_else(|| name(StringId::FAMILY_NAME))
 }

@@ -61,6 +61,8 @@ enum Break {
 /// A cluster of glyphs that cannot be split: the unit of measuring and of breaking an over-long word.
 #[derive(Clone, Debug)]
 struct Atom {
+    /// Byte range in the text (read by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     range: Range<usize>,
     face: usize,
     level: u8,
@@ -76,6 +78,8 @@ struct Atom {
 /// A text shaped at 1 px (em units), ready to be wrapped at any size.
 pub(crate) struct Text {
     weight: Weight,
+    /// The cleaned text (read by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     text: String,
     atoms: Vec<Atom>,
     glyphs: Vec<Glyph>,
@@ -98,6 +102,8 @@ pub(crate) struct Block {
     pub(crate) size: f32,
     pub(crate) line_height: f32,
     lines: Vec<Line>,
+    /// Whether the text did not fit even at the smallest size and ends with "…" (read by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) truncated: bool,
 }
 
@@ -165,18 +171,26 @@ fn is_emoji_presentation(c: char) -> bool {
 /// a keycap, a skin tone or a flag, and no text variation selector.
 fn is_emoji_cluster(g: &str) -> bool {
     !g.contains('\u{FE0E}')
-        && g.chars()
-            .any(|c| matches!(c, '\u{FE0F}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}') || is_emoji_presentation(c))
+        && g.chars().any(|c| {
+            matches!(c, '\u{FE0F}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}')
+                || is_emoji_presentation(c)
+        })
 }
 
 /// Whether every character of the cluster belongs to no particular script (spaces, punctuation, digits, marks):
 /// such a cluster keeps the previous cluster's font when that font has it.
 fn is_neutral(g: &str) -> bool {
-    g.chars().all(|c| matches!(c.script(), Script::Common | Script::Inherited))
+    g.chars()
+        .all(|c| matches!(c.script(), Script::Common | Script::Inherited))
 }
 
 /// Picks the chain entry that draws grapheme `g`, or `None` when no font has all of its characters.
-fn choose_face(lib: &Library, g: &str, weight: Weight, prev: Option<usize>) -> Result<Option<usize>, String> {
+fn choose_face(
+    lib: &Library,
+    g: &str,
+    weight: Weight,
+    prev: Option<usize>,
+) -> Result<Option<usize>, String> {
     let needed: Vec<char> = g.chars().filter(|c| !is_ignorable(*c)).collect();
     if needed.is_empty() {
         return Ok(Some(prev.unwrap_or(PRIMARY)));
@@ -188,10 +202,11 @@ fn choose_face(lib: &Library, g: &str, weight: Weight, prev: Option<usize>) -> R
     if is_emoji_cluster(g) && covers(EMOJI)? {
         return Ok(Some(EMOJI));
     }
-    if let Some(prev) = prev.filter(|p| *p != EMOJI) {
-        if is_neutral(g) && covers(prev)? {
-            return Ok(Some(prev));
-        }
+    if let Some(prev) = prev.filter(|p| *p != EMOJI)
+        && is_neutral(g)
+        && covers(prev)?
+    {
+        return Ok(Some(prev));
     }
     for index in 0..CHAIN.len() {
         if covers(index)? {
@@ -213,7 +228,11 @@ impl Text {
         let mut dropped = Vec::new();
         let mut prev = None;
         for g in clean.graphemes(true) {
-            let face = if g == "\n" { Some(prev.unwrap_or(PRIMARY)) } else { choose_face(lib, g, weight, prev)? };
+            let face = if g == "\n" {
+                Some(prev.unwrap_or(PRIMARY))
+            } else {
+                choose_face(lib, g, weight, prev)?
+            };
             match face {
                 Some(face) => {
                     let start = text.len();
@@ -237,9 +256,19 @@ impl Text {
             }
         }
 
+        if !dropped.is_empty() {
+            tracing::debug!(
+                count = dropped.len(),
+                "share image: left out characters that no font has"
+            );
+        }
+
         let bidi = BidiInfo::new(&text, None);
         let para_rtl = |byte: usize| {
-            bidi.paragraphs.iter().find(|p| p.range.contains(&byte)).is_some_and(|p| p.level.is_rtl())
+            bidi.paragraphs
+                .iter()
+                .find(|p| p.range.contains(&byte))
+                .is_some_and(|p| p.level.is_rtl())
         };
         let mut breaks = vec![Break::None; text.len() + 1];
         for (at, opportunity) in linebreaks(&text) {
@@ -290,7 +319,12 @@ impl Text {
             // Group the glyphs (visual order) by cluster, then order the clusters logically.
             let mut clusters: Vec<(usize, Vec<Glyph>)> = Vec::new();
             for g in shaped {
-                let glyph = Glyph { gid: g.gid, advance: g.advance, dx: g.dx, dy: g.dy };
+                let glyph = Glyph {
+                    gid: g.gid,
+                    advance: g.advance,
+                    dx: g.dx,
+                    dy: g.dy,
+                };
                 let start = range.start + g.cluster as usize;
                 match clusters.last_mut() {
                     Some((s, list)) if *s == start => list.push(glyph),
@@ -321,27 +355,44 @@ impl Text {
         let ellipsis: Vec<Glyph> = primary
             .shape("\u{2026}", false)
             .into_iter()
-            .map(|g| Glyph { gid: g.gid, advance: g.advance, dx: g.dx, dy: g.dy })
+            .map(|g| Glyph {
+                gid: g.gid,
+                advance: g.advance,
+                dx: g.dx,
+                dy: g.dy,
+            })
             .collect();
         let ellipsis_width = ellipsis.iter().map(|g| g.advance).sum();
-        Ok(Text { weight, text, atoms, glyphs, ellipsis, ellipsis_width, dropped })
+        Ok(Text {
+            weight,
+            text,
+            atoms,
+            glyphs,
+            ellipsis,
+            ellipsis_width,
+            dropped,
+        })
     }
 
     /// The cleaned text as laid out (after characters no font has were left out).
+    #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.atoms.iter().all(|a| a.space)
     }
 
     /// Characters that no font of the chain has, which were left out.
+    #[cfg(test)]
     pub(crate) fn dropped(&self) -> &[char] {
         &self.dropped
     }
 
     /// Number of glyphs that shaped to the missing glyph (`.notdef`, id 0); the font choice makes this 0.
+    #[cfg(test)]
     pub(crate) fn notdef_count(&self) -> usize {
         self.atoms
             .iter()
@@ -352,6 +403,7 @@ impl Text {
     }
 
     /// Names of the families that draw this text, in the order first used.
+    #[cfg(test)]
     pub(crate) fn families(&self) -> Vec<&'static str> {
         let mut out: Vec<&'static str> = Vec::new();
         for atom in self.atoms.iter().filter(|a| !a.space) {
@@ -417,7 +469,11 @@ impl Text {
                     break;
                 }
             }
-            lines.push(Line { atoms: start..i, width: visible, ellipsis: false });
+            lines.push(Line {
+                atoms: start..i,
+                width: visible,
+                ellipsis: false,
+            });
         }
         lines
     }
@@ -434,7 +490,9 @@ impl Text {
         };
         trim(&mut end);
         while end > start && self.visible_width(start..end) + self.ellipsis_width > max_width {
-            let word_start = (start + 1..end).rev().find(|k| self.atoms[k - 1].brk != Break::None);
+            let word_start = (start + 1..end)
+                .rev()
+                .find(|k| self.atoms[k - 1].brk != Break::None);
             end = word_start.unwrap_or(end - 1);
             trim(&mut end);
         }
@@ -450,8 +508,15 @@ impl Text {
         loop {
             let line_px = size * frame.line_height;
             let lines = self.wrap(frame.width / size);
-            if lines.len() <= frame.max_lines && lines.len() as f32 * line_px <= frame.height + 0.01 {
-                return Block { text: self, size, line_height: line_px, lines, truncated: false };
+            if lines.len() <= frame.max_lines && lines.len() as f32 * line_px <= frame.height + 0.01
+            {
+                return Block {
+                    text: self,
+                    size,
+                    line_height: line_px,
+                    lines,
+                    truncated: false,
+                };
             }
             if size <= frame.min_size {
                 break;
@@ -468,7 +533,13 @@ impl Text {
         if let Some(last) = lines.last_mut() {
             self.ellipsize(last, frame.width / size);
         }
-        Block { text: self, size, line_height: line_px, lines, truncated: true }
+        Block {
+            text: self,
+            size,
+            line_height: line_px,
+            lines,
+            truncated: true,
+        }
     }
 }
 
@@ -495,22 +566,22 @@ impl Block {
         self.lines.iter().map(|l| l.width).fold(0.0, f32::max) * self.size
     }
 
+    #[cfg(test)]
     pub(crate) fn line_count(&self) -> usize {
         self.lines.len()
     }
 
-    pub(crate) fn text(&self) -> &Text {
-        &self.text
-    }
-
     /// The text of each line as laid out (for tests), with "…" where it was shortened.
+    #[cfg(test)]
     pub(crate) fn line_texts(&self) -> Vec<String> {
         self.lines
             .iter()
             .map(|line| {
                 let atoms = &self.text.atoms[line.atoms.clone()];
                 let mut s = match (atoms.first(), atoms.last()) {
-                    (Some(a), Some(b)) => self.text.text[a.range.start..b.range.end].trim_end().to_string(),
+                    (Some(a), Some(b)) => self.text.text[a.range.start..b.range.end]
+                        .trim_end()
+                        .to_string(),
                     _ => String::new(),
                 };
                 if line.ellipsis {
@@ -523,15 +594,26 @@ impl Block {
 
     /// Whether the first line's paragraph is right-to-left.
     pub(crate) fn is_rtl(&self) -> bool {
-        self.lines.first().and_then(|l| self.text.atoms.get(l.atoms.start)).is_some_and(|a| a.para_rtl)
+        self.lines
+            .first()
+            .and_then(|l| self.text.atoms.get(l.atoms.start))
+            .is_some_and(|a| a.para_rtl)
     }
 
     /// Draws the lines with the top of the first line box at `y`, within `x..x + width`.
-    pub(crate) fn draw(&self, x: f32, y: f32, width: f32, align: Align, ink: &mut Ink) -> Result<(), String> {
+    pub(crate) fn draw(
+        &self,
+        x: f32,
+        y: f32,
+        width: f32,
+        align: Align,
+        ink: &mut Ink,
+    ) -> Result<(), String> {
         let lib = fonts::library()?;
         let size = self.size;
         for (i, line) in self.lines.iter().enumerate() {
-            let baseline = y + i as f32 * self.line_height + self.line_height / 2.0 + BASELINE_IN_LINE * size;
+            let baseline =
+                y + i as f32 * self.line_height + self.line_height / 2.0 + BASELINE_IN_LINE * size;
             let atoms = &self.text.atoms[line.atoms.clone()];
             let visible = atoms.iter().rposition(|a| !a.space).map_or(0, |p| p + 1);
             let order = visual_order(&atoms[..visible]);
@@ -548,7 +630,13 @@ impl Block {
             let primary = lib.face(PRIMARY, self.text.weight)?;
             let draw_ellipsis = |pen: &mut f32, ink: &mut Ink| {
                 for g in &self.text.ellipsis {
-                    primary.draw_outline(g.gid, size, *pen + g.dx * size, baseline - g.dy * size, &mut ink.path);
+                    primary.draw_outline(
+                        g.gid,
+                        size,
+                        *pen + g.dx * size,
+                        baseline - g.dy * size,
+                        &mut ink.path,
+                    );
                     *pen += g.advance * size;
                 }
             };
@@ -563,7 +651,14 @@ impl Block {
                     let gy = baseline - g.dy * size;
                     if face.is_bitmap() {
                         if let Some(bitmap) = face.bitmap(g.gid, size) {
-                            push_image(ink, gx + bitmap.left, gy + bitmap.top, bitmap.width, bitmap.height, bitmap.png);
+                            push_image(
+                                ink,
+                                gx + bitmap.left,
+                                gy + bitmap.top,
+                                bitmap.width,
+                                bitmap.height,
+                                bitmap.png,
+                            );
                         }
                     } else if !atom.space {
                         face.draw_outline(g.gid, size, gx, gy, &mut ink.path);

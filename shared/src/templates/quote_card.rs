@@ -15,10 +15,22 @@ pub(crate) const DESCRIPTION: &str = "A quotation as a share card: a large quota
                                       to fit), and the author with an optional role and source.";
 
 pub(crate) const FIELDS: &[Field] = &[
-    Field::required_text("quote", 500, "The quotation, without quotation marks; wrapped and shrunk to fit."),
+    Field::required_text(
+        "quote",
+        500,
+        "The quotation, without quotation marks; wrapped and shrunk to fit.",
+    ),
     Field::required_text("author", 100, "Who said it."),
-    Field::text("role", 100, "The author's role or title, e.g. \"CEO, Soku\"."),
-    Field::text("source", 100, "Where it was said or written, e.g. a book, talk or date."),
+    Field::text(
+        "role",
+        100,
+        "The author's role or title, e.g. \"CEO, Soku\".",
+    ),
+    Field::text(
+        "source",
+        100,
+        "Where it was said or written, e.g. a book, talk or date.",
+    ),
     Field::THEME,
 ];
 
@@ -45,7 +57,11 @@ impl QuoteCard {
     pub(crate) fn draw(&self) -> Result<Canvas, RenderError> {
         let p = self.theme.palette(None);
         let mut c = Canvas::new(&p);
-        let glow = if self.theme == Theme::Dark { 0.14 } else { 0.09 };
+        let glow = if self.theme == Theme::Dark {
+            0.14
+        } else {
+            0.09
+        };
         c.glow(60.0, H - 20.0, 520.0, &p.accent, glow);
 
         let width = W - 2.0 * MARGIN;
@@ -55,32 +71,56 @@ impl QuoteCard {
         let bar = 44.0;
         let ax = MARGIN + bar + 20.0;
         let aw = W - MARGIN - ax;
-        let detail: Vec<&str> = [self.role.as_deref(), self.source.as_deref()].into_iter().flatten().collect();
+        let detail: Vec<&str> = [self.role.as_deref(), self.source.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
         let detail = if detail.is_empty() {
             None
         } else {
             Some(canvas::block(
                 &detail.join(" \u{b7} "),
                 Weight::Regular,
-                Frame { width: aw, height: 32.0, max_size: 24.0, min_size: 18.0, line_height: 1.3, max_lines: 1 },
+                Frame {
+                    width: aw,
+                    height: 32.0,
+                    max_size: 24.0,
+                    min_size: 18.0,
+                    line_height: 1.3,
+                    max_lines: 1,
+                },
             )?)
         };
         let author = canvas::block(
             &self.author,
             Weight::Bold,
-            Frame { width: aw, height: 42.0, max_size: 32.0, min_size: 22.0, line_height: 1.25, max_lines: 1 },
+            Frame {
+                width: aw,
+                height: 42.0,
+                max_size: 32.0,
+                min_size: 22.0,
+                line_height: 1.25,
+                max_lines: 1,
+            },
         )?;
         let attribution = author.height() + detail.as_ref().map_or(0.0, |d| d.height() + 2.0);
         let ay = bottom - attribution;
+        // Mirrored for a right-to-left author: the rule on the right, the text right-aligned.
+        let rtl = author.is_rtl();
+        let (bar_x, text_x, align) = if rtl {
+            (W - MARGIN - bar, MARGIN, Align::Right)
+        } else {
+            (MARGIN, ax, Align::Left)
+        };
         let _ = write!(
             c.content(),
-            "<rect x=\"{MARGIN}\" y=\"{}\" width=\"{bar}\" height=\"4\" rx=\"2\" fill=\"{}\"/>",
+            "<rect x=\"{bar_x}\" y=\"{}\" width=\"{bar}\" height=\"4\" rx=\"2\" fill=\"{}\"/>",
             ay + author.height() / 2.0 - 2.0,
             p.accent
         );
-        c.text(&author, ax, ay, aw, Align::Left, p.text, false)?;
+        c.text(&author, text_x, ay, aw, align, p.text)?;
         if let Some(d) = &detail {
-            c.text(d, ax, ay + author.height() + 2.0, aw, Align::Left, p.muted, false)?;
+            c.text(d, text_x, ay + author.height() + 2.0, aw, align, p.muted)?;
         }
 
         // The quote between the quotation mark and the attribution, centred vertically in that space.
@@ -99,7 +139,7 @@ impl QuoteCard {
             },
         )?;
         let qy = top + ((quote_bottom - top) - quote.height()).max(0.0) / 3.0;
-        c.text(&quote, MARGIN, qy, width, Align::Start, p.text, false)?;
+        c.text(&quote, MARGIN, qy, width, Align::Start, p.text)?;
 
         // The quotation mark (decoration: part of the chrome), on the quote's starting side.
         let mark_size = 200.0;
@@ -115,8 +155,12 @@ impl QuoteCard {
                 max_lines: 1,
             },
         )?;
-        let align = if quote.is_rtl() { Align::Right } else { Align::Left };
-        c.text(&mark, MARGIN - 8.0, 20.0, width + 16.0, align, &p.accent, true)?;
+        let align = if quote.is_rtl() {
+            Align::Right
+        } else {
+            Align::Left
+        };
+        c.chrome_text(&mark, MARGIN - 8.0, 20.0, width + 16.0, align, &p.accent)?;
         Ok(c)
     }
 }
