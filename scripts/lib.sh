@@ -137,6 +137,11 @@ ensure_packages() {
     _pkg_installed ca-certificates || missing+=(ca-certificates)
     _pkg_installed build-essential || missing+=(build-essential)
     have pkg-config || missing+=(pkg-config)
+    # Fonts of the share-image templates (soku_shared::templates): Noto Sans and its Arabic, Hebrew, Indic, Thai,
+    # symbol and other script families; Noto Sans CJK; Noto Color Emoji.
+    _pkg_installed fonts-noto-core || missing+=(fonts-noto-core)
+    _pkg_installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
+    _pkg_installed fonts-noto-color-emoji || missing+=(fonts-noto-color-emoji)
 
     # Python `requests` for the docs' Python examples. Debian's python3 gets the Debian package; any other python3
     # (pyenv, a venv) gets it from PyPI.

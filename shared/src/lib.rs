@@ -23,5 +23,6 @@ pub mod rules;
 pub mod status;
 pub mod storage;
 pub mod store;
+pub mod templates;
 pub mod text;
 pub mod validate;
