@@ -255,8 +255,25 @@ fn cjk_chars(n: usize) -> String {
 
 #[test]
 fn tweet_truncated_with_an_ellipsis() {
-    let config = json!({"title": cjk_chars(280), "author": "山田太郎"});
-    render_case("tweetImage", "cjk-truncated", config, None);
+    // With a three-line subtitle, 280 CJK characters do not fit the title's box even at the smallest size.
+    let config = json!({"title": cjk_chars(280), "author": "山田太郎", "subtitle": cjk_chars(200)});
+    let img = render_case("tweetImage", "cjk-truncated", config.clone(), None);
+    assert_eq!(img.dimensions(), (1200, 630));
+    let title = layout::block(
+        &cjk_chars(280),
+        Weight::Bold,
+        &Frame {
+            width: 1040.0,
+            height: 220.0,
+            max_size: 64.0,
+            min_size: 30.0,
+            line_height: 1.2,
+            max_lines: 12,
+        },
+    )
+    .unwrap();
+    assert!(title.truncated);
+    assert!(title.line_texts().last().unwrap().ends_with('\u{2026}'));
 }
 
 #[test]
@@ -597,6 +614,26 @@ fn layout_emoji_and_uncovered_characters() {
     assert_eq!(t.as_str(), "ab c");
     assert_eq!(t.dropped(), ['\u{E000}', '\u{10FFFD}']);
     assert_eq!(t.notdef_count(), 0);
+}
+
+#[test]
+fn fonts_are_installed_and_missing_ones_name_their_package() {
+    assert_eq!(fonts::missing_files(CHAIN), None);
+    let fake = [fonts::FontSpec {
+        family: "Noto Nothing",
+        regular: "/nonexistent/NotoNothing-Regular.ttf",
+        bold: None,
+        package: "fonts-noto-nothing",
+    }];
+    let message = fonts::missing_files(&fake).unwrap();
+    assert!(
+        message.contains("/nonexistent/NotoNothing-Regular.ttf"),
+        "{message}"
+    );
+    assert!(
+        message.contains("install the Debian package(s) fonts-noto-nothing"),
+        "{message}"
+    );
 }
 
 #[test]
