@@ -21,6 +21,17 @@ use super::fonts::{self, CHAIN, EMOJI, Library, PRIMARY, Weight, push_num};
 /// x-height and cap height better, and keeps descenders of a 1.2 line height inside the box.
 const BASELINE_IN_LINE: f32 = 0.36;
 
+/// Families whose glyphs reach far above or below Latin ones (Arabic's tall letters and marks, Indic and Thai
+/// stacked vowels): a text drawn with one of them gets at least [`TALL_LINE_HEIGHT`].
+const TALL_FAMILIES: &[&str] = &[
+    "Noto Sans Arabic",
+    "Noto Sans Devanagari",
+    "Noto Sans Bengali",
+    "Noto Sans Tamil",
+    "Noto Sans Thai",
+];
+const TALL_LINE_HEIGHT: f32 = 1.4;
+
 /// The text is drawn with the first character's paragraph direction deciding `Start`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Align {
@@ -544,9 +555,18 @@ impl Text {
     /// Fits the text into `frame`: the largest size (stepping down from `max_size`) at which it wraps into at most
     /// `max_lines` lines that fit the box's height; at `min_size`, the lines that fit, the last ending with "…".
     pub(crate) fn fit(self, frame: &Frame) -> Block {
+        let tall = self
+            .atoms
+            .iter()
+            .any(|a| TALL_FAMILIES.contains(&CHAIN[a.face].family));
+        let line_height = if tall {
+            frame.line_height.max(TALL_LINE_HEIGHT)
+        } else {
+            frame.line_height
+        };
         let mut size = frame.max_size;
         loop {
-            let line_px = size * frame.line_height;
+            let line_px = size * line_height;
             let lines = self.wrap(frame.width / size);
             if lines.len() <= frame.max_lines && lines.len() as f32 * line_px <= frame.height + 0.01
             {
@@ -565,7 +585,7 @@ impl Text {
             size = (size - (size / 24.0).floor().max(1.0)).max(frame.min_size);
         }
         let size = frame.min_size;
-        let line_px = size * frame.line_height;
+        let line_px = size * line_height;
         let fit_lines = ((frame.height + 0.01) / line_px).floor() as usize;
         let allowed = frame.max_lines.min(fit_lines).max(1);
         let mut lines = self.wrap(frame.width / size);
