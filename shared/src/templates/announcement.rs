@@ -89,6 +89,7 @@ impl Announcement {
         let width = W - 2.0 * MARGIN;
         let bottom = H - MARGIN;
         let mut top = MARGIN;
+        let mut eyebrow_pill = None;
 
         // Eyebrow: a tinted pill with the tag in the accent colour.
         if let Some(eyebrow) = &self.eyebrow {
@@ -112,21 +113,7 @@ impl Announcement {
             } else {
                 MARGIN
             };
-            let _ = write!(
-                c.content(),
-                "<rect x=\"{x}\" y=\"{top}\" width=\"{pill_w}\" height=\"{pill_h}\" rx=\"{}\" fill=\"{}\" \
-                 fill-opacity=\"0.16\"/>",
-                pill_h / 2.0,
-                p.accent
-            );
-            c.text(
-                &tag,
-                x + pad,
-                top + 8.0,
-                tag.width(),
-                Align::Left,
-                &p.accent,
-            )?;
+            eyebrow_pill = Some((tag, x, pill_w, pill_h));
             top += pill_h + 32.0;
         }
 
@@ -219,16 +206,25 @@ impl Announcement {
                 max_lines: 10,
             },
         )?;
+        // The group (eyebrow, title, summary) sits a little above the middle of its space.
+        let spare = content_bottom - (top + title.height() + summary_h);
+        let shift = (spare * 0.4).max(0.0);
+        if let Some((tag, x, pill_w, pill_h)) = &eyebrow_pill {
+            let y = MARGIN + shift;
+            let _ = write!(
+                c.content(),
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{pill_w}\" height=\"{pill_h}\" rx=\"{}\" fill=\"{}\" \
+                 fill-opacity=\"0.16\"/>",
+                pill_h / 2.0,
+                p.accent
+            );
+            c.text(tag, x + 20.0, y + 8.0, tag.width(), Align::Left, &p.accent)?;
+        }
+        let top = top + shift;
         c.text(&title, MARGIN, top, width, Align::Start, p.text)?;
         if let Some(s) = &summary {
-            c.text(
-                s,
-                MARGIN,
-                top + title.height() + 24.0,
-                width,
-                Align::Start,
-                p.muted,
-            )?;
+            let y = top + title.height() + 24.0;
+            c.text(s, MARGIN, y, width, Align::Start, p.muted)?;
         }
         Ok(c)
     }

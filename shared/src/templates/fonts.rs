@@ -253,38 +253,44 @@ pub(crate) struct Library {
     bold: Vec<OnceLock<Result<Face, String>>>,
 }
 
-static LIBRARY: OnceLock<Result<Library, String>> = OnceLock::new();
+static LIBRARY: OnceLock<Library> = OnceLock::new();
 
-/// The font library, or an error naming the Debian package(s) whose files are missing.
+/// The font library, or an error naming the Debian package(s) whose files are missing (checked again on each call
+/// until they are all there, so installing the packages needs no restart).
 pub(crate) fn library() -> Result<&'static Library, String> {
-    LIBRARY
-        .get_or_init(|| {
-            let mut missing_files = Vec::new();
-            let mut missing_packages: Vec<&str> = Vec::new();
-            for spec in CHAIN {
-                for path in std::iter::once(spec.regular).chain(spec.bold) {
-                    if !std::path::Path::new(path).is_file() {
-                        missing_files.push(path);
-                        if !missing_packages.contains(&spec.package) {
-                            missing_packages.push(spec.package);
-                        }
-                    }
+    if let Some(library) = LIBRARY.get() {
+        return Ok(library);
+    }
+    if let Some(message) = missing_files(CHAIN) {
+        return Err(message);
+    }
+    Ok(LIBRARY.get_or_init(|| Library {
+        regular: CHAIN.iter().map(|_| OnceLock::new()).collect(),
+        bold: CHAIN.iter().map(|_| OnceLock::new()).collect(),
+    }))
+}
+
+/// A sentence naming the files of `chain` that are missing and the Debian packages to install, if any is.
+pub(crate) fn missing_files(chain: &[FontSpec]) -> Option<String> {
+    let mut files = Vec::new();
+    let mut packages: Vec<&str> = Vec::new();
+    for spec in chain {
+        for path in std::iter::once(spec.regular).chain(spec.bold) {
+            if !std::path::Path::new(path).is_file() {
+                files.push(path);
+                if !packages.contains(&spec.package) {
+                    packages.push(spec.package);
                 }
             }
-            if !missing_files.is_empty() {
-                return Err(format!(
-                    "the share-image fonts are missing ({}); install the Debian package(s) {}",
-                    missing_files.join(", "),
-                    missing_packages.join(" ")
-                ));
-            }
-            Ok(Library {
-                regular: CHAIN.iter().map(|_| OnceLock::new()).collect(),
-                bold: CHAIN.iter().map(|_| OnceLock::new()).collect(),
-            })
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+        }
+    }
+    (!files.is_empty()).then(|| {
+        format!(
+            "the share-image fonts are missing ({}); install the Debian package(s) {}",
+            files.join(", "),
+            packages.join(" ")
+        )
+    })
 }
 
 impl Library {

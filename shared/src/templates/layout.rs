@@ -21,6 +21,17 @@ use super::fonts::{self, CHAIN, EMOJI, Library, PRIMARY, Weight, push_num};
 /// x-height and cap height better, and keeps descenders of a 1.2 line height inside the box.
 const BASELINE_IN_LINE: f32 = 0.36;
 
+/// Families whose glyphs reach far above or below Latin ones (Arabic's tall letters and marks, Indic and Thai
+/// stacked vowels): a text drawn with one of them gets at least [`TALL_LINE_HEIGHT`].
+const TALL_FAMILIES: &[&str] = &[
+    "Noto Sans Arabic",
+    "Noto Sans Devanagari",
+    "Noto Sans Bengali",
+    "Noto Sans Tamil",
+    "Noto Sans Thai",
+];
+const TALL_LINE_HEIGHT: f32 = 1.4;
+
 /// The text is drawn with the first character's paragraph direction deciding `Start`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Align {
@@ -83,8 +94,8 @@ pub(crate) struct Text {
     text: String,
     atoms: Vec<Atom>,
     glyphs: Vec<Glyph>,
-    ellipsis: Vec<Glyph>,
-    ellipsis_width: f32,
+    /// "…" shaped with each face of the text that has it (non-emoji), the primary face first.
+    ellipses: Vec<Ellipsis>,
     dropped: Vec<char>,
 }
 
@@ -93,7 +104,16 @@ pub(crate) struct Text {
 pub(crate) struct Line {
     atoms: Range<usize>,
     width: f32,
-    ellipsis: bool,
+    /// Index into [`Text::ellipses`] when the line ends with "…".
+    ellipsis: Option<usize>,
+}
+
+/// "…" in one face.
+#[derive(Clone, Debug)]
+struct Ellipsis {
+    face: usize,
+    glyphs: Vec<Glyph>,
+    width: f32,
 }
 
 /// A text fitted into a [`Frame`]: the chosen size and its lines.
@@ -332,6 +352,14 @@ impl Text {
                 }
             }
             clusters.sort_by_key(|(start, _)| *start);
+            // A cluster split in two by reordering (it should not happen) is merged back into one.
+            clusters.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    earlier.1.append(&mut later.1);
+                }
+                same
+            });
             for i in 0..clusters.len() {
                 let start = clusters[i].0;
                 let end = clusters.get(i + 1).map_or(range.end, |(s, _)| *s);
@@ -351,25 +379,40 @@ impl Text {
             }
         }
 
-        let primary = lib.face(PRIMARY, weight)?;
-        let ellipsis: Vec<Glyph> = primary
-            .shape("\u{2026}", false)
-            .into_iter()
-            .map(|g| Glyph {
-                gid: g.gid,
-                advance: g.advance,
-                dx: g.dx,
-                dy: g.dy,
-            })
-            .collect();
-        let ellipsis_width = ellipsis.iter().map(|g| g.advance).sum();
+        // "…" in the primary face, and in each other face of the text that has one (CJK's is centred).
+        let mut ellipses: Vec<Ellipsis> = Vec::new();
+        let used = std::iter::once(PRIMARY).chain(atoms.iter().map(|a| a.face));
+        for face_index in used {
+            if face_index == EMOJI || ellipses.iter().any(|e| e.face == face_index) {
+                continue;
+            }
+            let face = lib.face(face_index, weight)?;
+            if !face.covers('\u{2026}') {
+                continue;
+            }
+            let glyphs: Vec<Glyph> = face
+                .shape("\u{2026}", false)
+                .into_iter()
+                .map(|g| Glyph {
+                    gid: g.gid,
+                    advance: g.advance,
+                    dx: g.dx,
+                    dy: g.dy,
+                })
+                .collect();
+            let width = glyphs.iter().map(|g| g.advance).sum();
+            ellipses.push(Ellipsis {
+                face: face_index,
+                glyphs,
+                width,
+            });
+        }
         Ok(Text {
             weight,
             text,
             atoms,
             glyphs,
-            ellipsis,
-            ellipsis_width,
+            ellipses,
             dropped,
         })
     }
@@ -472,7 +515,7 @@ impl Text {
             lines.push(Line {
                 atoms: start..i,
                 width: visible,
-                ellipsis: false,
+                ellipsis: None,
             });
         }
         lines
@@ -489,7 +532,15 @@ impl Text {
             }
         };
         trim(&mut end);
-        while end > start && self.visible_width(start..end) + self.ellipsis_width > max_width {
+        // The "…" of the font of the line's last character (when it has one), else the primary font's.
+        let last_face = self.atoms[start..end].last().map_or(PRIMARY, |a| a.face);
+        let which = self
+            .ellipses
+            .iter()
+            .position(|e| e.face == last_face)
+            .unwrap_or(0);
+        let ellipsis_width = self.ellipses.get(which).map_or(0.0, |e| e.width);
+        while end > start && self.visible_width(start..end) + ellipsis_width > max_width {
             let word_start = (start + 1..end)
                 .rev()
                 .find(|k| self.atoms[k - 1].brk != Break::None);
@@ -497,16 +548,25 @@ impl Text {
             trim(&mut end);
         }
         line.atoms = start..end;
-        line.width = self.visible_width(start..end) + self.ellipsis_width;
-        line.ellipsis = true;
+        line.width = self.visible_width(start..end) + ellipsis_width;
+        line.ellipsis = Some(which);
     }
 
     /// Fits the text into `frame`: the largest size (stepping down from `max_size`) at which it wraps into at most
     /// `max_lines` lines that fit the box's height; at `min_size`, the lines that fit, the last ending with "…".
     pub(crate) fn fit(self, frame: &Frame) -> Block {
+        let tall = self
+            .atoms
+            .iter()
+            .any(|a| TALL_FAMILIES.contains(&CHAIN[a.face].family));
+        let line_height = if tall {
+            frame.line_height.max(TALL_LINE_HEIGHT)
+        } else {
+            frame.line_height
+        };
         let mut size = frame.max_size;
         loop {
-            let line_px = size * frame.line_height;
+            let line_px = size * line_height;
             let lines = self.wrap(frame.width / size);
             if lines.len() <= frame.max_lines && lines.len() as f32 * line_px <= frame.height + 0.01
             {
@@ -525,7 +585,7 @@ impl Text {
             size = (size - (size / 24.0).floor().max(1.0)).max(frame.min_size);
         }
         let size = frame.min_size;
-        let line_px = size * frame.line_height;
+        let line_px = size * line_height;
         let fit_lines = ((frame.height + 0.01) / line_px).floor() as usize;
         let allowed = frame.max_lines.min(fit_lines).max(1);
         let mut lines = self.wrap(frame.width / size);
@@ -584,7 +644,7 @@ impl Block {
                         .to_string(),
                     _ => String::new(),
                 };
-                if line.ellipsis {
+                if line.ellipsis.is_some() {
                     s.push('\u{2026}');
                 }
                 s
@@ -627,21 +687,21 @@ impl Block {
                 Align::Start => x,
             };
             let mut pen = left;
-            let primary = lib.face(PRIMARY, self.text.weight)?;
-            let draw_ellipsis = |pen: &mut f32, ink: &mut Ink| {
-                for g in &self.text.ellipsis {
-                    primary.draw_outline(
-                        g.gid,
-                        size,
-                        *pen + g.dx * size,
-                        baseline - g.dy * size,
-                        &mut ink.path,
-                    );
+            let ellipsis = line.ellipsis.and_then(|i| self.text.ellipses.get(i));
+            let draw_ellipsis = |pen: &mut f32, ink: &mut Ink| -> Result<(), String> {
+                let Some(e) = ellipsis else {
+                    return Ok(());
+                };
+                let face = lib.face(e.face, self.text.weight)?;
+                for g in &e.glyphs {
+                    let (gx, gy) = (*pen + g.dx * size, baseline - g.dy * size);
+                    face.draw_outline(g.gid, size, gx, gy, &mut ink.path);
                     *pen += g.advance * size;
                 }
+                Ok(())
             };
-            if line.ellipsis && rtl {
-                draw_ellipsis(&mut pen, ink);
+            if rtl {
+                draw_ellipsis(&mut pen, ink)?;
             }
             for &k in &order {
                 let atom = &atoms[k];
@@ -666,8 +726,8 @@ impl Block {
                     pen += g.advance * size;
                 }
             }
-            if line.ellipsis && !rtl {
-                draw_ellipsis(&mut pen, ink);
+            if !rtl {
+                draw_ellipsis(&mut pen, ink)?;
             }
         }
         Ok(())

@@ -255,8 +255,25 @@ fn cjk_chars(n: usize) -> String {
 
 #[test]
 fn tweet_truncated_with_an_ellipsis() {
-    let config = json!({"title": cjk_chars(280), "author": "山田太郎"});
-    render_case("tweetImage", "cjk-truncated", config, None);
+    // With a three-line subtitle, 280 CJK characters do not fit the title's box even at the smallest size.
+    let config = json!({"title": cjk_chars(280), "author": "山田太郎", "subtitle": cjk_chars(200)});
+    let img = render_case("tweetImage", "cjk-truncated", config.clone(), None);
+    assert_eq!(img.dimensions(), (1200, 630));
+    let title = layout::block(
+        &cjk_chars(280),
+        Weight::Bold,
+        &Frame {
+            width: 1040.0,
+            height: 220.0,
+            max_size: 64.0,
+            min_size: 30.0,
+            line_height: 1.2,
+            max_lines: 12,
+        },
+    )
+    .unwrap();
+    assert!(title.truncated);
+    assert!(title.line_texts().last().unwrap().ends_with('\u{2026}'));
 }
 
 #[test]
@@ -600,6 +617,26 @@ fn layout_emoji_and_uncovered_characters() {
 }
 
 #[test]
+fn fonts_are_installed_and_missing_ones_name_their_package() {
+    assert_eq!(fonts::missing_files(CHAIN), None);
+    let fake = [fonts::FontSpec {
+        family: "Noto Nothing",
+        regular: "/nonexistent/NotoNothing-Regular.ttf",
+        bold: None,
+        package: "fonts-noto-nothing",
+    }];
+    let message = fonts::missing_files(&fake).unwrap();
+    assert!(
+        message.contains("/nonexistent/NotoNothing-Regular.ttf"),
+        "{message}"
+    );
+    assert!(
+        message.contains("install the Debian package(s) fonts-noto-nothing"),
+        "{message}"
+    );
+}
+
+#[test]
 fn layout_sanitizes() {
     assert_eq!(layout::sanitize("  a \t b\r\n\n\n  c  "), "a b\nc");
     assert_eq!(layout::sanitize("x\u{202E}y\u{0007}z\u{AD}"), "xyz");
@@ -933,7 +970,10 @@ fn timing() {
     ];
     for (slug, config, avatar) in cases {
         let config = validate(slug, &config).unwrap();
+        // The first render of a case also loads the font files it needs for the first time.
+        let first = std::time::Instant::now();
         render(&config, avatar).unwrap();
+        let first = first.elapsed();
         let n = 20;
         let start = std::time::Instant::now();
         for _ in 0..n {
@@ -959,7 +999,7 @@ fn timing() {
         let encode = per.saturating_sub(layout + parse + raster);
         let png = canvas::rasterize(&svg).unwrap().png;
         eprintln!(
-            "{slug:>13} {per:>10.2?} per render (layout {layout:.2?}, parse {parse:.2?}, raster {raster:.2?}, \
+            "{slug:>13} {per:>10.2?} per render, first {first:.2?} (layout {layout:.2?}, parse {parse:.2?}, raster {raster:.2?}, \
              encode {encode:.2?}; SVG {} KB, PNG {} KB)",
             svg.len() / 1024,
             png.len() / 1024
