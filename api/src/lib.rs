@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/media", post(media::create).get(media::list))
         .route("/media/{id}", get(media::get).delete(media::delete))
+        .route("/templates", post(templates::render).get(templates::list))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::layer));
     Router::new()
         .nest("/v1", v1)

@@ -23,3 +23,4 @@ mod rate_limit;
 mod robustness;
 mod scale_out;
 mod shutdown;
+mod templates;

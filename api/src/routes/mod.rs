@@ -7,3 +7,4 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod posts;
+pub mod templates;

@@ -26,7 +26,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{health, integrations, media, metrics, posts};
+use super::{health, integrations, media, metrics, posts, templates};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,12 +34,13 @@ use super::{health, integrations, media, metrics, posts};
     paths(posts::create, posts::list, posts::get, posts::cancel, posts::retry,
           integrations::create, integrations::list, integrations::get, integrations::delete,
           media::create, media::list, media::get, media::delete,
+          templates::list, templates::render,
           health::healthz, health::readyz, metrics::metrics),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorObject, crate::error::ErrorDetails,
         soku_shared::validate::FieldError, soku_shared::validate::TargetInput,
         soku_shared::validate::SandboxBehavior)),
     modifiers(&Security),
-    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "health"), (name = "operations"))
+    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "templates"), (name = "health"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
