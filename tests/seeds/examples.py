@@ -7,8 +7,10 @@ Usage:
       section heading and language, joined in the order given) plus the one call line we add. Prints what each
       file is made of, and the examples not run and why. Every code block of DOC must be used by a runnable file
       or listed in SKIPPED / NOT_RUN: a new example cannot go unnoticed. With --base-url, the docs' base URL
-      https://api.mysoku.io becomes URL; with --shift-dates, the docs' timestamps move forward when they are no
-      longer safely in the future (see tests/seeds/README.md). Nothing else is changed.
+      https://api.mysoku.io becomes URL; with --video-url URL, the docs' example video
+      https://example.com/videos/product-demo.mp4 becomes URL (a real video served locally); with --shift-dates,
+      the docs' timestamps move forward when they are no longer safely in the future (see tests/seeds/README.md).
+      Nothing else is changed.
   examples.py check-seed DOC SEED
       Every code block of DOC must appear in SEED (the product docs' text) verbatim, as whole lines, and in the
       same order.
@@ -26,6 +28,7 @@ import sys
 import tempfile
 
 BASE_URL = "https://api.mysoku.io"
+VIDEO_URL = "https://example.com/videos/product-demo.mp4"
 LANGUAGE_HEADINGS = {"curl", "JavaScript", "Python"}
 
 PY_BASE = ("Python Base Configuration", "python")
@@ -54,6 +57,25 @@ RUNNABLE = {
     "scheduled_post.mjs": (
         [JS_BASE, ("Schedule a Post for Later", "javascript")],
         "await schedulePost();",
+    ),
+    # Media: a video fetched from a URL, then posted; a rendered template, then posted.
+    "video_post.sh": ([("Upload Media and Publish a Video Post", "bash")], None),
+    "video_post.py": (
+        [PY_BASE, ("Upload Media and Publish a Video Post", "python")],
+        "upload_and_publish_video()",
+    ),
+    "video_post.mjs": (
+        [JS_BASE, ("Upload Media and Publish a Video Post", "javascript")],
+        "await uploadAndPublishVideo();",
+    ),
+    "og_image.sh": ([("Generate an OG Image and Publish", "bash")], None),
+    "og_image.py": (
+        [PY_BASE, ("Generate an OG Image and Publish", "python")],
+        "render_template_and_publish()",
+    ),
+    "og_image.mjs": (
+        [JS_BASE, ("Generate an OG Image and Publish", "javascript")],
+        "await renderTemplateAndPublish();",
     ),
     # The base helpers on their own, with a call that must fail: a post to an unknown platform.
     "error_helper.py": (
@@ -91,8 +113,6 @@ RUNNABLE = {
 
 # Whole sections not run: features Soku does not have yet.
 SKIPPED = {
-    "Upload Media and Publish a Video Post": "POST /v1/media is not built yet",
-    "Generate an OG Image and Publish": "POST /v1/templates (OG image templates) is not built yet",
     "Transcribe a Video": "POST /v1/ai/transcribe is not built yet",
     "API Key Rotation": "/v1/api-keys with Firebase tokens is not built yet",
 }
@@ -208,7 +228,7 @@ def date_shift(files, now=None):
     return [(s, (parse(s) + shift).strftime("%Y-%m-%dT%H:%M:%S.") + s[20:23] + "Z") for s in stamps]
 
 
-def extract(doc, out, base_url=None, shift_dates=False):
+def extract(doc, out, base_url=None, shift_dates=False, video_url=None):
     files, found = assemble(pathlib.Path(doc).read_text())
     mapping = date_shift(files) if shift_dates else []
     out = pathlib.Path(out)
@@ -216,6 +236,8 @@ def extract(doc, out, base_url=None, shift_dates=False):
     for name, text in files.items():
         if base_url:
             text = text.replace(BASE_URL, base_url)
+        if video_url:
+            text = text.replace(VIDEO_URL, video_url)
         for old, new in mapping:
             text = text.replace(old, new)
         (out / name).write_text(text)
@@ -279,7 +301,10 @@ def main(argv):
             base_url = None
             if "--base-url" in argv:
                 base_url = argv[argv.index("--base-url") + 1]
-            extract(argv[1], argv[2], base_url, "--shift-dates" in argv)
+            video_url = None
+            if "--video-url" in argv:
+                video_url = argv[argv.index("--video-url") + 1]
+            extract(argv[1], argv[2], base_url, "--shift-dates" in argv, video_url)
         elif len(argv) == 3 and argv[0] == "check-seed":
             problems = check_seed(pathlib.Path(argv[1]).read_text(), pathlib.Path(argv[2]).read_text())
             for p in problems:

@@ -64,6 +64,8 @@ for p in threads x linkedin; do
 done
 admin integration add "$ACCT" --platform instagram --account-id ig_main --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
 admin integration add "$ACCT" --platform facebook --account-id fb_page --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+admin integration add "$ACCT" --platform tiktok --account-id tt_brand --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
+admin integration add "$ACCT" --platform youtube --account-id yt_main --default --credentials "$PLACEHOLDER_CREDS" >/dev/null || exit 2
 
 # Two trial accounts (limit 3/min through SOKU_RATE_LIMIT_TRIAL) for the retry helper meeting a real 429.
 trial_key() {
@@ -81,17 +83,33 @@ PORT="${SOKU_PORT:-$(free_port)}"
 API="http://127.0.0.1:$PORT"
 BASE_URL="${SOKU_BASE_URL:-$API}"
 
+# The video example's URL (https://example.com/videos/product-demo.mp4) becomes a real MP4 made by ffmpeg and
+# served on loopback by a small file server; the server may fetch from 127.0.0.1 (SOKU_FETCH_ALLOW_PRIVATE).
+FILES="$WORK/files"
+mkdir -p "$FILES/videos"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=640x360:rate=30:duration=4 \
+    -f lavfi -i sine=frequency=440:duration=4 -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest \
+    -movflags +faststart "$FILES/videos/product-demo.mp4" || die "ffmpeg could not make the example video"
+FILES_PORT="$(free_port)"
+timeout 900 python3 -m http.server "$FILES_PORT" --bind 127.0.0.1 --directory "$FILES" >"$WORK/files.log" 2>&1 &
+FILES_PID=$!
+VIDEO_URL="http://127.0.0.1:$FILES_PORT/videos/product-demo.mp4"
+wait_for_http "$VIDEO_URL" "$FILES_PID" "$WORK/files.log" || die "the example video's file server did not come up"
+
+# `soku serve`: the API and the workers (the media job fetches and probes the example video).
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_TRIAL=3 SOKU_LOG="${SOKU_LOG:-info}" \
-    "$SOKU_BIN" api >"$WORK/api.log" 2>&1 &
+    SOKU_FETCH_ALLOW_PRIVATE=127.0.0.1/32 SOKU_WORKER_METRICS_LISTEN=127.0.0.1:0 \
+    "$SOKU_BIN" serve >"$WORK/api.log" 2>&1 &
 SCRATCH_PID=$!
-wait_for_http "$API/healthz" "$SCRATCH_PID" "$WORK/api.log" || die "soku api did not come up at $API"
-say "soku api up at $API (pid $SCRATCH_PID); examples use BASE_URL=$BASE_URL"
+wait_for_http "$API/healthz" "$SCRATCH_PID" "$WORK/api.log" || die "soku serve did not come up at $API"
+say "soku serve up at $API (pid $SCRATCH_PID); examples use BASE_URL=$BASE_URL, the video $VIDEO_URL"
 
 # ---------------------------------------------------------------- the examples, from docs/examples.md
 # Each runnable file is whole code blocks of the page plus one call line; the base URL becomes ours and the
 # docs' dates move forward when they have passed. The script prints what each file is made of and what is skipped.
 EX="$WORK/examples"
-python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --shift-dates >"$WORK/extract.out" 2>&1 || {
+python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --video-url "$VIDEO_URL" --shift-dates \
+    >"$WORK/extract.out" 2>&1 || {
     cat "$WORK/extract.out" >&2
     die "cannot take the examples from $DOC_MD"
 }
@@ -191,6 +209,41 @@ for f in text_post image_post scheduled_post; do
     check_client_post "$f.py" "$want"
     check_client_post "$f.mjs" "$want"
 done
+
+# Media examples: step 1 prints the media's URL (this server's), step 2 submits the post. The video post waits for
+# its media; the media must then become ready (fetched from the local file server and probed) and the rendered
+# card must be a real PNG.
+MEDIA_URLS="$WORK/media_urls" # lines: "<file> <url>"
+: >"$MEDIA_URLS"
+for f in video_post og_image; do
+    case "$f" in
+    video_post) line='Uploaded media:' ;;
+    og_image) line='Rendered image:' ;;
+    esac
+    check_curl_post "$f.sh" queued
+    check_client_post "$f.py" queued
+    check_client_post "$f.mjs" queued
+    for ext in sh py mjs; do
+        url="$(grep -oE "^$line $API/media/[A-Za-z0-9]+(\.png)?" "$WORK/out/$f.$ext.log" 2>/dev/null | awk '{print $NF}' | tail -n 1)"
+        [[ -n "$url" ]] && printf '%s %s\n' "$f.$ext" "$url" >>"$MEDIA_URLS"
+    done
+done
+while read -r file url; do
+    selected "$file" || continue
+    want=video/mp4
+    [[ "$file" == og_image.* ]] && want=image/png
+    got=""
+    for _ in $(seq 1 300); do
+        got="$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$url")"
+        [[ "$got" == "200 $want" ]] && break
+        sleep 0.1
+    done
+    if [[ "$got" == "200 $want" ]]; then
+        pass "$file: its media is served at $url as $want"
+    else
+        fail "$file: media" "$url answered '$got', expected '200 $want' within 30 s" "$WORK/api.log"
+    fi
+done <"$MEDIA_URLS"
 
 # Error helpers: a post to an unknown platform must surface as the helper's error.
 if selected error_helper.py; then
@@ -346,6 +399,8 @@ if [[ -n "$DOC" && -f "$DOC" ]]; then
 else
     say "the product docs' text is not at hand (../shared/seeds/004_*.txt, or SOKU_SEEDS_DOC): check against it skipped"
 fi
+
+kill "$FILES_PID" 2>/dev/null
 
 if ((FAILED > 0)); then
     say "failed: ${FAILED_NAMES[*]}"
