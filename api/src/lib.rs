@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/media/{file}", get(files::file))
         .route("/media/{token}/thumbnail.jpg", get(files::thumbnail))
+        .route("/media/{token}/h264.mp4", get(files::rendition))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

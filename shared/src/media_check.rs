@@ -28,6 +28,40 @@ impl Facts {
     }
 }
 
+/// A post's video: the original, and its platform-safe copy when the original needed one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFacts {
+    pub original: Facts,
+    /// The rendition (`media::rendition`), when one was made.
+    pub safe_copy: Option<Facts>,
+    /// Why the original needed a copy and none could be made.
+    pub copy_error: Option<String>,
+}
+
+impl VideoFacts {
+    pub fn of(row: &MediaRow) -> VideoFacts {
+        let safe_copy = row.rendition_key.as_ref().map(|_| Facts {
+            mime: "video/mp4".into(),
+            size_bytes: row.rendition_size.unwrap_or(0).max(0) as u64,
+            duration_seconds: row
+                .rendition_probe
+                .as_ref()
+                .and_then(|p| p.0["durationSeconds"].as_f64())
+                .or(row.duration_seconds),
+        });
+        VideoFacts {
+            original: Facts::of(row),
+            safe_copy,
+            copy_error: row.rendition_error.clone(),
+        }
+    }
+
+    /// Whether `platform` publishes the safe copy rather than the original.
+    pub fn uses_copy(&self, platform: Platform) -> bool {
+        rules(platform).video.safe_only && self.safe_copy.is_some()
+    }
+}
+
 fn mb(bytes: u64) -> String {
     let mb = bytes as f64 / (1024.0 * 1024.0);
     if mb >= 10.0 {
@@ -62,7 +96,7 @@ fn accepts(mimes: &[&str], mime: &str) -> bool {
 }
 
 /// Every rule of `platform` that the post's images (`images`, in order) or video break; empty when none.
-pub fn check(platform: Platform, images: &[Facts], video: Option<&Facts>) -> Vec<String> {
+pub fn check(platform: Platform, images: &[Facts], video: Option<&VideoFacts>) -> Vec<String> {
     let r = rules(platform);
     let mut out = Vec::new();
     let p = platform.as_str();
@@ -101,8 +135,19 @@ pub fn check(platform: Platform, images: &[Facts], video: Option<&Facts>) -> Vec
             ));
         }
     }
-    if let Some(v) = video {
+    if let Some(vf) = video {
         let rule = &r.video;
+        let v = match (&vf.safe_copy, &vf.copy_error) {
+            (Some(copy), _) if rule.safe_only => copy,
+            (None, Some(why)) if rule.safe_only => {
+                out.push(format!(
+                    "the video is not in a form {p} takes (H.264/AAC in MP4) and a platform-safe copy could \
+                     not be made: {why}"
+                ));
+                return out;
+            }
+            _ => &vf.original,
+        };
         if !v.is_video() {
             out.push(format!(
                 "the video is an image ({}); put images in imageUrls",
@@ -160,9 +205,39 @@ mod tests {
         }
     }
 
+    fn plain(v: Facts) -> VideoFacts {
+        VideoFacts {
+            original: v,
+            safe_copy: None,
+            copy_error: None,
+        }
+    }
+
+    #[test]
+    fn a_safe_copy_is_what_safe_only_platforms_are_checked_against() {
+        let v = VideoFacts {
+            original: f("video/webm", 1 << 20, Some(10.0)),
+            safe_copy: Some(f("video/mp4", 2 << 20, Some(10.0))),
+            copy_error: None,
+        };
+        assert!(check(Platform::Instagram, &[], Some(&v)).is_empty());
+        assert!(v.uses_copy(Platform::Instagram) && !v.uses_copy(Platform::Youtube));
+        let failed = VideoFacts {
+            safe_copy: None,
+            copy_error: Some("ffmpeg failed".into()),
+            ..v
+        };
+        let out = check(Platform::Tiktok, &[], Some(&failed));
+        assert!(
+            out[0].contains("could not be made: ffmpeg failed"),
+            "{out:?}"
+        );
+        assert!(check(Platform::Youtube, &[], Some(&failed)).is_empty());
+    }
+
     #[test]
     fn a_two_hour_video_breaks_instagrams_duration_rule() {
-        let v = f("video/mp4", 50 << 20, Some(7200.0));
+        let v = plain(f("video/mp4", 50 << 20, Some(7200.0)));
         let out = check(Platform::Instagram, &[], Some(&v));
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(
@@ -185,7 +260,7 @@ mod tests {
             out[1].contains("9.0 MB") && out[1].contains("8.0 MB"),
             "{out:?}"
         );
-        let short = f("video/webm", 1 << 20, Some(1.0));
+        let short = plain(f("video/webm", 1 << 20, Some(1.0)));
         let out = check(Platform::Linkedin, &[], Some(&short));
         assert_eq!(out.len(), 2, "{out:?}");
         assert!(

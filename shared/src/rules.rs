@@ -85,6 +85,9 @@ pub struct VideoRule {
     pub max_duration_ms: Option<u32>,
     /// Accepted MIME types; `video/*` means any video type.
     pub mime_types: &'static [&'static str],
+    /// Only "platform-safe" video (H.264 High, yuv420p, ≤ 60 fps, even dimensions, AAC-LC, MP4 with faststart,
+    /// closed GOP): a video that is not gets the platform-safe rendition (`media::rendition`).
+    pub safe_only: bool,
 }
 
 /// A separate title field (YouTube).
@@ -145,6 +148,9 @@ const fn video(
         min_duration_ms: min_ms,
         max_duration_ms: max_ms,
         mime_types: mime,
+        // Every platform but YouTube (which takes any video file) documents H.264/AAC in MP4 as what it takes
+        // (X media best practices; Meta's Reels and Threads video specs; LinkedIn's and TikTok's video specs).
+        safe_only: true,
     }
 }
 
@@ -237,8 +243,10 @@ static RULES: [PlatformRules; 7] = [
         text: TextRule { forbidden: &['<', '>'], ..text(5000, Utf8Bytes) },
         media: MediaNeed::Video,                  // YouTube Data API docs: videos.insert, one video
         images: None,                             // YouTube Data API docs: no image posts
-        video: video(Some(256 * 1024 * MB), None, None, // YouTube Data API docs: 256 GB
-            &["video/*"]),                        // YouTube Data API docs (videos.insert): video/*
+        video: VideoRule {                        // YouTube Data API docs: 256 GB, any video file
+            safe_only: false,
+            ..video(Some(256 * 1024 * MB), None, None, &["video/*"])
+        },
         // YouTube Data API docs (videos resource): title required, ≤ 100 characters, no `<` or `>`.
         title: Some(TitleRule { required: true, max_chars: 100, forbidden: &['<', '>'] }),
         posts_per_day: None,                      // YouTube Data API docs: a daily project quota

@@ -25,6 +25,8 @@ struct Book {
     total: u64,
     first_at_ms: Option<u128>,
     last_at_ms: Option<u128>,
+    /// The `videoUrl` each target's first delivery carried.
+    videos: HashMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -56,6 +58,11 @@ async fn deliver(State(sink): State<Sink>, Json(body): Json<Value>) -> (StatusCo
             body["url"].as_str().unwrap_or_default().to_string(),
         )
     });
+    if let Some(v) = body["videoUrl"].as_str() {
+        book.videos
+            .entry(target.to_string())
+            .or_insert_with(|| v.to_string());
+    }
     let t = now_ms();
     book.first_at_ms.get_or_insert(t);
     book.last_at_ms = Some(t);
@@ -102,6 +109,11 @@ impl Sink {
             let _ = axum::serve(listener, app).await;
         });
         (sink, url)
+    }
+
+    /// The video URL the first delivery of `target` carried.
+    pub fn video_url(&self, target: &str) -> Option<String> {
+        self.0.lock().unwrap().videos.get(target).cloned()
     }
 
     /// How many times `target` was delivered.

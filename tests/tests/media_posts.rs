@@ -216,3 +216,118 @@ async fn a_media_url_of_another_account_or_mode_is_refused() {
         resp.text
     );
 }
+
+/// What ffprobe says of the file at `path`: codec, pixel format, width, height of the first video stream.
+fn ffprobe_video(path: &std::path::Path) -> (String, String, u64, u64) {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,pix_fmt,width,height",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    let s = &v["streams"][0];
+    (
+        s["codec_name"].as_str().unwrap_or("").into(),
+        s["pix_fmt"].as_str().unwrap_or("").into(),
+        s["width"].as_u64().unwrap_or(0),
+        s["height"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test]
+async fn an_hevc_video_gets_an_h264_rendition_that_only_the_platforms_needing_it_publish() {
+    let env = TestEnv::new().await;
+    let acct = env.active_account().await;
+    let api = env.spawn_api().await;
+    let (sink, sink_url) = Sink::start("127.0.0.1:0".parse().unwrap()).await;
+    let _worker = env.spawn_worker(&WorkerSpec::new().sink(&sink_url)).await;
+    let dir = env.dir.join("fixtures");
+    // HEVC, 10-bit, in MP4: not what X or TikTok take.
+    let hevc = ffmpeg(
+        &dir,
+        "hevc.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-tag:v",
+            "hvc1",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-x265-params",
+            "log-level=error",
+        ],
+    );
+    let id = upload(&api, &acct.test_key, "hevc.mp4", &hevc)
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = wait_media(&api, &acct.test_key, &id).await;
+    assert_eq!(m["status"], "ready", "{m}");
+    assert_eq!(m["probe"]["videoCodec"], "hevc", "{m}");
+    let copy = &m["rendition"];
+    assert_eq!(copy["probe"]["videoCodec"], "h264", "{m}");
+    assert_eq!(copy["probe"]["pixelFormat"], "yuv420p", "{m}");
+    let copy_url = copy["url"].as_str().expect("a rendition URL").to_string();
+    assert!(copy_url.ends_with("/h264.mp4"), "{copy_url}");
+    // The copy is served, and is what ffprobe calls H.264 yuv420p with even dimensions.
+    let path = copy_url
+        .strip_prefix(api.url("").trim_end_matches('/'))
+        .unwrap();
+    let served = api.get(path).send().await;
+    served.expect(200);
+    assert_eq!(served.header("content-type"), Some("video/mp4"));
+    let local = dir.join("served-copy.mp4");
+    std::fs::write(&local, &served.bytes).unwrap();
+    let (codec, pix, w, h) = ffprobe_video(&local);
+    assert_eq!((codec.as_str(), pix.as_str()), ("h264", "yuv420p"));
+    assert!(w % 2 == 0 && h % 2 == 0 && w >= 320, "{w}x{h}");
+
+    let url = m["url"].as_str().unwrap();
+    let post_id = create_post(
+        &api,
+        &acct.test_key,
+        &video_post(url, json!(["x", "youtube", "tiktok"])),
+    )
+    .await;
+    let post = wait_post(&api, &acct.test_key, &post_id, PATIENCE, settled).await;
+    assert_eq!(post["status"], "published", "{post:#}");
+    for (platform, want) in [
+        ("x", copy_url.as_str()),
+        ("tiktok", copy_url.as_str()),
+        ("youtube", url),
+    ] {
+        let t = target(&post, platform)["targetId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            sink.video_url(&t).as_deref(),
+            Some(want),
+            "{platform} published the wrong file"
+        );
+    }
+}

@@ -1,5 +1,6 @@
-//! The public media files: `/media/{token}` (optionally with an extension, `/media/{token}.png`) and
-//! `/media/{token}/thumbnail.jpg`. No API key: platforms (Instagram, Threads, TikTok) fetch media by URL, and
+//! The public media files: `/media/{token}` (optionally with an extension, `/media/{token}.png`),
+//! `/media/{token}/thumbnail.jpg` and, for a video that needed one, its platform-safe rendition
+//! `/media/{token}/h264.mp4`. No API key: platforms (Instagram, Threads, TikTok) fetch media by URL, and
 //! the token, 32 random base62 characters, is what makes the URL unguessable.
 //!
 //! Each answer has the file's real type (read from its bytes by the worker), `Content-Length`, a strong `ETag`
@@ -35,6 +36,15 @@ pub async fn file(
     serve(&state, token, Which::File, &headers).await
 }
 
+/// `GET /media/{token}/h264.mp4`: the platform-safe rendition of a video that needed one.
+pub async fn rendition(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    serve(&state, &token, Which::Rendition, &headers).await
+}
+
 /// `GET /media/{token}/thumbnail.jpg`: the thumbnail or poster frame.
 pub async fn thumbnail(
     State(state): State<AppState>,
@@ -48,6 +58,7 @@ pub async fn thumbnail(
 enum Which {
     File,
     Thumbnail,
+    Rendition,
 }
 
 fn gone() -> ApiError {
@@ -75,6 +86,7 @@ async fn serve(
     let (key, mime) = match which {
         Which::File => (row.served_key.clone(), row.mime_type.clone()),
         Which::Thumbnail => (row.thumbnail_key.clone(), Some("image/jpeg".to_string())),
+        Which::Rendition => (row.rendition_key.clone(), Some("video/mp4".to_string())),
     };
     let (Some(key), Some(mime)) = (key, mime) else {
         return Err(gone());
@@ -86,7 +98,11 @@ async fn serve(
         .map_err(ApiError::internal)?
         .ok_or_else(gone)?;
     let size = meta.size;
-    let suffix = if which == Which::Thumbnail { "-t" } else { "" };
+    let suffix = match which {
+        Which::File => "",
+        Which::Thumbnail => "-t",
+        Which::Rendition => "-r",
+    };
     let etag = format!("\"{}-{size}{suffix}\"", row.id);
     let mut base = HeaderMap::new();
     let put = |h: &mut HeaderMap, name: header::HeaderName, value: &str| {

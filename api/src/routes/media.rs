@@ -53,6 +53,10 @@ pub struct MediaView {
     pub url: String,
     /// A JPEG thumbnail (images) or poster frame (videos), once ready.
     pub thumbnail_url: Option<String>,
+    /// A video that is not platform-safe as it is (not H.264/AAC in MP4, over 60 fps, odd dimensions, …) gets one
+    /// platform-safe H.264 copy, made before the media is ready; the platforms that take only such video publish
+    /// it. `null` when the original is safe (or the copy failed: `rendition.error`).
+    pub rendition: Option<RenditionView>,
     pub status: MediaStatus,
     /// `upload`, `url` or `template`.
     pub source: String,
@@ -78,6 +82,19 @@ pub struct MediaView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub ready_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RenditionView {
+    /// The copy's URL (`…/media/<token>/h264.mp4`); `null` when it could not be made.
+    pub url: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// What the copy's probe found (`videoCodec` `h264`, `pixelFormat` `yuv420p`, …).
+    #[schema(value_type = Option<Object>)]
+    pub probe: Option<Value>,
+    /// Why the copy could not be made.
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,6 +127,22 @@ impl MediaView {
                 .thumbnail_key
                 .as_ref()
                 .map(|_| format!("{}/media/{}/thumbnail.jpg", base(public_url), row.token)),
+            rendition: match (&row.rendition_key, &row.rendition_error) {
+                (None, None) => None,
+                (key, error) => Some(RenditionView {
+                    url: key.as_ref().map(|_| {
+                        format!(
+                            "{}/media/{}/{}",
+                            base(public_url),
+                            row.token,
+                            soku_shared::media::rendition::FILE_NAME
+                        )
+                    }),
+                    size_bytes: row.rendition_size,
+                    probe: row.rendition_probe.as_ref().map(|p| p.0.clone()),
+                    error: error.clone(),
+                }),
+            },
             status: row.status,
             source: row.source.clone(),
             source_url: row.source_url.clone(),

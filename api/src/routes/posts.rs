@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{Value, json};
-use soku_shared::media_check::{self, Facts};
+use soku_shared::media_check::{self, Facts, VideoFacts};
 use soku_shared::status::MediaStatus;
 use soku_shared::store::media as media_store;
 use soku_shared::store::posts::Retried;
@@ -235,7 +235,7 @@ async fn post_media(
                 platform: None,
             }),
             MediaStatus::Processing => waits = true,
-            MediaStatus::Ready if *is_video => video = Some(Facts::of(m)),
+            MediaStatus::Ready if *is_video => video = Some(VideoFacts::of(m)),
             MediaStatus::Ready => images.push(Facts::of(m)),
         }
     }

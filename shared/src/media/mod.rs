@@ -27,6 +27,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 pub mod probe;
+pub mod rendition;
 pub mod sniff;
 pub mod thumbnail;
 

@@ -35,11 +35,16 @@ pub struct MediaRow {
     pub request_id: String,
     pub created_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
+    pub rendition_key: Option<String>,
+    pub rendition_size: Option<i64>,
+    pub rendition_probe: Option<Json<serde_json::Value>>,
+    pub rendition_error: Option<String>,
 }
 
 const COLUMNS: &str = "id, account_id, livemode, status, source, source_url, token, original_key, served_key, \
      thumbnail_key, file_name, mime_type, size_bytes, sha256, width, height, duration_seconds, probe, \
-     template_slug, error_code, error_message, attempts, request_id, created_at, ready_at";
+     template_slug, error_code, error_message, attempts, request_id, created_at, ready_at, rendition_key, \
+     rendition_size, rendition_probe, rendition_error";
 
 /// A new media row. An upload arrives with its file stored (`original_key`, size and hash known); a URL
 /// arrives with nothing but the URL; a rendered template arrives finished (`ready`).
@@ -289,6 +294,9 @@ pub struct Ready<'a> {
     pub height: Option<i32>,
     pub duration_seconds: Option<f64>,
     pub probe: serde_json::Value,
+    /// The platform-safe copy, when the video needed one: its key, size and probe; or why it could not be made.
+    pub rendition: Option<(String, i64, serde_json::Value)>,
+    pub rendition_error: Option<String>,
 }
 
 /// The media is ready, if this worker still holds its lease.
@@ -302,6 +310,7 @@ pub async fn finish_ready(
         "UPDATE media SET status = 'ready', original_key = $3, served_key = $4, thumbnail_key = $5,
                 mime_type = $6, size_bytes = $7, sha256 = $8, width = $9, height = $10,
                 duration_seconds = $11, probe = $12, error_code = NULL, error_message = NULL,
+                rendition_key = $13, rendition_size = $14, rendition_probe = $15, rendition_error = $16,
                 lease_owner = NULL, lease_expires_at = NULL, handoff_at = NULL, ready_at = now(),
                 updated_at = now()
          WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
@@ -318,6 +327,10 @@ pub async fn finish_ready(
     .bind(r.height)
     .bind(r.duration_seconds)
     .bind(Json(&r.probe))
+    .bind(r.rendition.as_ref().map(|x| x.0.as_str()))
+    .bind(r.rendition.as_ref().map(|x| x.1))
+    .bind(r.rendition.as_ref().map(|x| Json(&x.2)))
+    .bind(r.rendition_error.as_deref())
     .execute(db)
     .await
     .map(|res| res.rows_affected() == 1)

@@ -140,6 +140,10 @@ impl Sandbox {
             "url": published.url,
             "attempt": req.attempt,
             "text": req.content.get("text").cloned().unwrap_or(Value::Null),
+            // What a platform that fetches media by URL would fetch (a video's platform-safe copy where the
+            // platform takes only safe video).
+            "videoUrl": req.content.get("videoUrl").cloned().unwrap_or(Value::Null),
+            "imageUrls": req.content.get("imageUrls").cloned().unwrap_or(Value::Null),
         });
         match &self.sink {
             Some(sink) => {

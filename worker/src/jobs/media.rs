@@ -7,7 +7,11 @@
 //!    header for images) under a time and pixel limit;
 //! 3. stores the original (a fetched file), a metadata-free copy of an image that carried EXIF/GPS (what is
 //!    served), and a JPEG thumbnail or poster frame;
-//! 4. settles the row: `ready` with what the probe found, `failed` with a code and a sentence naming what was
+//! 4. for a video that breaks a rule a transcode can fix (codec, pixel format, frame rate, odd dimensions,
+//!    container, audio codec, rotation by metadata), makes the one platform-safe H.264 rendition
+//!    (`soku_shared::media::rendition`) that the platforms needing safe video publish; this is the long part,
+//!    and the lease is renewed all along;
+//! 5. settles the row: `ready` with what the probe found, `failed` with a code and a sentence naming what was
 //!    wrong, or, for a transient failure (the host answered 503, the network timed out), back to the queue
 //!    after a backoff, at most [`MAX_ATTEMPTS`] times.
 //!
@@ -22,7 +26,7 @@ use sha2::{Digest, Sha256};
 use soku_shared::fetch::FetchError;
 use soku_shared::jobs::ProcessMedia;
 use soku_shared::media::thumbnail::{image_thumbnail, stripped_image, video_poster};
-use soku_shared::media::{Kind, Probe, ProbeError, ProbeLimits, Sniffed, probe, sniff};
+use soku_shared::media::{Kind, Probe, ProbeError, ProbeLimits, Sniffed, probe, rendition, sniff};
 use soku_shared::storage::media_key;
 use soku_shared::store::media::{self as store, MediaRow, Ready};
 use tokio::io::AsyncReadExt;
@@ -93,6 +97,8 @@ struct Finished {
     size: i64,
     sha256: Vec<u8>,
     probe: Probe,
+    rendition: Option<(String, i64, serde_json::Value)>,
+    rendition_error: Option<String>,
 }
 
 fn failed(code: &'static str, message: impl Into<String>, size: Option<u64>) -> Verdict {
@@ -186,6 +192,11 @@ async fn try_process(ctx: &Ctx, row: &MediaRow, tmp: &Path) -> anyhow::Result<Ve
         Some(h) if !fetched => h.clone(),
         _ => hash_file(tmp).await?,
     };
+    let (rendition, rendition_error) = match safe_copy(ctx, row, tmp, &found).await? {
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     Ok(Verdict::Ready(Box::new(Finished {
         original_key,
         served_key,
@@ -193,7 +204,50 @@ async fn try_process(ctx: &Ctx, row: &MediaRow, tmp: &Path) -> anyhow::Result<Ve
         size: size as i64,
         sha256,
         probe: found,
+        rendition,
+        rendition_error,
     })))
+}
+
+/// The platform-safe rendition of a video that needs one: `None` when the original is safe; `Some(Err)` with
+/// the reason when it could not be made (the media is still ready: platforms taking any video use the original).
+async fn safe_copy(
+    ctx: &Ctx,
+    row: &MediaRow,
+    original: &Path,
+    found: &Probe,
+) -> anyhow::Result<Option<Result<(String, i64, serde_json::Value), String>>> {
+    let reasons = rendition::unsafe_because(found);
+    if reasons.is_empty() {
+        return Ok(None);
+    }
+    tracing::info!(reasons = %reasons.join("; "), "making the platform-safe rendition");
+    let out = ctx.storage.tmp_path(rendition::FILE_NAME);
+    let budget = Duration::from_secs_f64(
+        (found.duration_seconds.unwrap_or(60.0) * 10.0).clamp(120.0, 4.0 * 3600.0),
+    );
+    let made = async {
+        rendition::transcode(original, &out, found, budget).await?;
+        probe::probe(&out, Kind::Mp4, &ProbeLimits::default()).await
+    }
+    .await;
+    let result = match made {
+        Ok(p) => {
+            let key = media_key(&row.id, rendition::FILE_NAME);
+            let size = ctx
+                .storage
+                .put_file(&key, &out)
+                .await
+                .context("storing the rendition")?;
+            Ok((key, size as i64, serde_json::to_value(&p)?))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the platform-safe rendition could not be made");
+            Err(e.to_string())
+        }
+    };
+    let _ = tokio::fs::remove_file(&out).await;
+    Ok(Some(result))
 }
 
 async fn sniff_path(path: PathBuf) -> anyhow::Result<Sniffed> {
@@ -287,6 +341,8 @@ async fn settle(ctx: &Ctx, row: &MediaRow, verdict: Verdict) -> anyhow::Result<(
                 height: Some(p.height as i32),
                 duration_seconds: p.duration_seconds,
                 probe: serde_json::to_value(p)?,
+                rendition: f.rendition.clone(),
+                rendition_error: f.rendition_error.clone(),
             };
             let kept = store::finish_ready(&ctx.db, &row.id, owner, &ready).await?;
             if kept {

@@ -12,7 +12,8 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use soku_shared::jobs::PublishTarget;
-use soku_shared::media_check::{self, Facts};
+use soku_shared::media::rendition;
+use soku_shared::media_check::{self, Facts, VideoFacts};
 use soku_shared::metrics;
 use soku_shared::platform::Platform;
 use soku_shared::status::MediaStatus;
@@ -127,9 +128,16 @@ async fn call_platform(ctx: &Ctx, t: &Leased, req: &PublishRequest) -> Result<Pu
 }
 
 async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
-    let req = request(&t);
+    let mut req = request(&t);
     let started = Instant::now();
-    let checked = media_check(ctx, &t).await?;
+    let checked = match media_check(ctx, &t).await? {
+        Checked::Fine => None,
+        Checked::UseCopy(url) => {
+            req.content["videoUrl"] = Value::String(url);
+            None
+        }
+        Checked::Refused(f) => Some(f),
+    };
     let result = match checked {
         Some(refused) => Err(refused),
         None => match call_platform(ctx, &t, &req).await {
@@ -149,10 +157,19 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the media check decided for one target.
+enum Checked {
+    Fine,
+    /// Publish the video's platform-safe rendition, at this URL.
+    UseCopy(String),
+    Refused(Failure),
+}
+
 /// The post's Soku media against the platform's media rules, before anything is sent (live and sandbox
 /// alike): a failure when a file failed, is still processing (a manual retry raced its media), or breaks a
-/// rule. URLs that are not Soku's own are not checked here.
-async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
+/// rule; the rendition's URL when the platform takes only safe video and the original is not. URLs that are
+/// not Soku's own are not checked here.
+async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
     let content = &t.content.0;
     let images: Vec<&str> = content["imageUrls"]
         .as_array()
@@ -160,13 +177,13 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
         .unwrap_or_default();
     let video = content["videoUrl"].as_str();
     if images.is_empty() && video.is_none() {
-        return Ok(None);
+        return Ok(Checked::Fine);
     }
     let rows = media_store::of_post(&ctx.db, &t.post_id)
         .await
         .context("reading the post's media")?;
     if rows.is_empty() {
-        return Ok(None);
+        return Ok(Checked::Fine);
     }
     let find = |url: &str| {
         rows.iter()
@@ -187,14 +204,14 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
                     .error_message
                     .as_deref()
                     .unwrap_or("it could not be processed");
-                return Ok(Some(Failure::new(
+                return Ok(Checked::Refused(Failure::new(
                     FailureClass::Permanent,
                     "media_failed",
                     format!("{what} ({}) failed: {why}", m.id),
                 )));
             }
             MediaStatus::Processing => {
-                return Ok(Some(Failure::new(
+                return Ok(Checked::Refused(Failure::new(
                     FailureClass::Retryable {
                         retry_after: Some(Duration::from_secs(5)),
                     },
@@ -202,22 +219,21 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
                     format!("{what} ({}) is still processing", m.id),
                 )));
             }
-            MediaStatus::Ready => {
-                let facts = Facts::of(m);
-                if what == "the video" {
-                    video_facts = Some(facts);
-                } else {
-                    image_facts.push(facts);
-                }
+            MediaStatus::Ready if what == "the video" => {
+                video_facts = Some((VideoFacts::of(m), copy_url(url)));
             }
+            MediaStatus::Ready => image_facts.push(Facts::of(m)),
         }
     }
     let platform = Platform::parse(&t.platform).context("a target of an unknown platform")?;
-    let broken = media_check::check(platform, &image_facts, video_facts.as_ref());
+    let broken = media_check::check(platform, &image_facts, video_facts.as_ref().map(|(v, _)| v));
     if broken.is_empty() {
-        return Ok(None);
+        return Ok(match video_facts {
+            Some((v, url)) if v.uses_copy(platform) => Checked::UseCopy(url),
+            _ => Checked::Fine,
+        });
     }
-    Ok(Some(Failure::new(
+    Ok(Checked::Refused(Failure::new(
         FailureClass::Permanent,
         "media_rejected",
         format!(
@@ -226,6 +242,15 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Option<Failure>> {
             broken.join("; ")
         ),
     )))
+}
+
+/// The URL of the rendition of the media at `url` (`…/media/<token>[.ext]` → `…/media/<token>/h264.mp4`).
+fn copy_url(url: &str) -> String {
+    let cut = url.rfind("/media/").map_or(url.len(), |at| {
+        let rest = &url[at + "/media/".len()..];
+        at + "/media/".len() + rest.find(['.', '/', '?', '#']).unwrap_or(rest.len())
+    });
+    format!("{}/{}", &url[..cut], rendition::FILE_NAME)
 }
 
 /// The token of a Soku media URL (`…/media/<token>` or `…/media/<token>.png`).
