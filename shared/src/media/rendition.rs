@@ -189,10 +189,12 @@ mod tests {
         }
     }
 
+    type Change = fn(&mut Probe);
+
     #[test]
     fn each_fixable_rule_is_named() {
         assert!(unsafe_because(&safe()).is_empty());
-        let cases: [(fn(&mut Probe), &str); 7] = [
+        let cases: [(Change, &str); 7] = [
             (|p| p.video_codec = Some("hevc".into()), "hevc, not H.264"),
             (|p| p.pixel_format = Some("yuv420p10le".into()), "yuv420p10le"),
             (|p| p.frame_rate = Some(120.0), "120.00 fps"),
