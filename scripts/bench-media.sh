@@ -15,14 +15,14 @@
 # A benchmark, not a test: it prints figures and the conditions they were measured in, and markdown rows for
 # docs/benchmarks.md; it exits non-zero only when the run itself went wrong (a request refused, media failed).
 #
-#   scripts/bench-media.sh                                   # everything (about 5 minutes after the build)
+#   scripts/bench-media.sh                                   # everything (about 3 minutes after the build)
 #   PARTS="probe templates" scripts/bench-media.sh           # skip the 1 GiB runs
 #   SOKU_BIN=/work/target-b/release/soku BIG_MIB=500 scripts/bench-media.sh
 #
 # Environment:
 #   PARTS         which parts, default "big probe templates"
 #   BIG_MIB       size of the big file in MiB (default 1000; it must stay under SOKU_MEDIA_MAX_BYTES, default
-#                 1073741824 = 1 GiB: the script makes it a few MiB under BIG_MIB and checks)
+#                 1073741824 = 1 GiB: the script makes it ~25 MiB under BIG_MIB and checks)
 #   PROBE_N       uploads per kind in the probe part (default 20)
 #   TPL_DURATION  each measured wrk run (default 15s; a 3 s warm-up at concurrency 1 comes first)
 #   TPL_CONCURRENCY  wrk connections, one run each (default "1 4"; one wrk thread)
@@ -176,13 +176,14 @@ row() { printf '%s\n' "$*" >>"$ROWS"; }
 cpu_stat() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 busy_pct() { # "busy0 total0" "busy1 total1"
     awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
-        printf "%.0f", (y[2] - x[2]) > 0 ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
+        d = y[2] - x[2]; printf "%.0f", (d > 0) ? 100 * (y[1] - x[1]) / d : 0 }'
 }
+s2() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
 cpu_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
 wait_media() { # ID START_MS [SIZE]: JSON of media.py wait
     if [[ -n "${3:-}" ]]; then
-        python3 "$MEDIA_DIR/media.py" wait "$BENCH_API" "$KEY" "$1" "$2" "$3" "$SOKU_DATA_DIR/tmp"
+        python3 "$MEDIA_DIR/media.py" wait "$BENCH_API" "$KEY" "$1" "$2" "$3" "$SOKU_DATA_DIR"
     else
         python3 "$MEDIA_DIR/media.py" wait "$BENCH_API" "$KEY" "$1" "$2"
     fi
@@ -265,6 +266,7 @@ if has_part big; then
     rss_start "$BENCH_WORK/rss-upload.json"
     a0="$(ticks "$BENCH_API_PID")" w0="$(ticks "$BENCH_WORKER_PID")" c0="$(cpu_stat)"
     read -r code secs sent <<<"$(upload_curl "$BIG" "$BENCH_WORK/up.json")"
+    secs="$(s2 "$secs")"
     t201="$(date +%s%3N)"
     a1="$(ticks "$BENCH_API_PID")" w1="$(ticks "$BENCH_WORKER_PID")" c1="$(cpu_stat)"
     if [[ "$code" != 201 ]]; then
@@ -277,9 +279,9 @@ if has_part big; then
     rss_stop
     [[ "$(jq -r .status <<<"$W")" == ready ]] || fail "big upload: $(jq -c . <<<"$W")"
     up_rate="$(awk -v b="$BIG_BYTES" -v s="$secs" 'BEGIN { printf "%.0f", b / 1e6 / s }')"
-    ready_s="$(jq -r '.ready_ms / 1000' <<<"$W")"
-    tmp_s="$(jq -r '(.tmp_full_ms // 0) / 1000' <<<"$W")"
-    server_s="$(jq -r '(.server_ms // 0) / 1000' <<<"$W")"
+    ready_s="$(s2 "$(jq -r '.ready_ms / 1000' <<<"$W")")"
+    tmp_s="$(s2 "$(jq -r '(.tmp_full_ms // 0) / 1000' <<<"$W")")"
+    server_s="$(s2 "$(jq -r '(.server_ms // 0) / 1000' <<<"$W")")"
     proc_rate="$(awk -v b="$BIG_BYTES" -v s="$ready_s" 'BEGIN { printf "%.0f", b / 1e6 / s }')"
     out ""
     out "   direct upload (curl -F file=@big.mp4 → 201: stored, row written, job handed over)"
@@ -287,7 +289,7 @@ if has_part big; then
     out "   processing   201 → ready $ready_s s (polled every $POLL_MS ms; readyAt − createdAt $server_s s) = $proc_rate MB/s:"
     out "                the worker's copy from storage into tmp complete at ${tmp_s} s, then sniff, ffprobe, poster frame, settle"
     out "                worker $(cpu_s $((w2 - w1))) CPU-s (plus its children's), machine $(busy_pct "$c1" "$c2") % busy"
-    out "   result       $(jq -r '"\(.status) \(.mimeType) \(.width)x\(.height) \(.durationSeconds) s"' <<<"$W")"
+    out "   result       $(jq -r '"\(.status) \(.mimeType) \(.width)x\(.height) \(.durationSeconds) s, platform-safe rendition made: \(.rendition)"' <<<"$W")"
     rss_report "$BENCH_WORK/rss-upload.json" "direct upload"
     row "| ROWTP | direct upload | $sent bytes | curl → 201 $secs s = **$up_rate MB/s** | 201 → ready $ready_s s (into tmp ${tmp_s} s) | $(cpu_s $((a1 - a0))) CPU-s API |"
     delete_media "$id"
@@ -299,6 +301,7 @@ if has_part big; then
     a0="$(ticks "$BENCH_API_PID")" w0="$(ticks "$BENCH_WORKER_PID")" f0="$(ticks "$FILES_PID")" c0="$(cpu_stat)"
     t0="$(date +%s%3N)"
     read -r code secs <<<"$(ingest_curl "$FILES_URL/big.mp4" "$BENCH_WORK/url.json")"
+    secs="$(s2 "$secs")"
     t201="$(date +%s%3N)"
     if [[ "$code" != 201 ]]; then
         rss_stop
@@ -309,20 +312,27 @@ if has_part big; then
     a2="$(ticks "$BENCH_API_PID")" w2="$(ticks "$BENCH_WORKER_PID")" f2="$(ticks "$FILES_PID")" c2="$(cpu_stat)"
     rss_stop
     [[ "$(jq -r .status <<<"$W")" == ready ]] || fail "big URL ingest: $(jq -c . <<<"$W")"
-    ready_s="$(jq -r '.ready_ms / 1000' <<<"$W")"
-    tmp_s="$(jq -r '(.tmp_full_ms // 0) / 1000' <<<"$W")"
-    server_s="$(jq -r '(.server_ms // 0) / 1000' <<<"$W")"
+    ready_s="$(s2 "$(jq -r '.ready_ms / 1000' <<<"$W")")"
+    tmp_s="$(s2 "$(jq -r '(.tmp_full_ms // 0) / 1000' <<<"$W")")"
+    server_s="$(s2 "$(jq -r '(.server_ms // 0) / 1000' <<<"$W")")"
     url_rate="$(awk -v b="$BIG_BYTES" -v s="$ready_s" 'BEGIN { printf "%.0f", b / 1e6 / s }')"
     fetch_rate="$(awk -v b="$BIG_BYTES" -v s="$tmp_s" 'BEGIN { if (s > 0) printf "%.0f", b / 1e6 / s; else print "?" }')"
     after_s="$(awk -v r="$ready_s" -v t="$tmp_s" 'BEGIN { printf "%.2f", r - t }')"
+    sstart_s="$(s2 "$(jq -r '(.store_start_ms // 0) / 1000' <<<"$W")")"
+    sdone_s="$(s2 "$(jq -r '(.store_done_ms // 0) / 1000' <<<"$W")")"
+    # tmp complete → storing begins: sniff, ffprobe, poster; storing; stored → ready: hash, settle.
+    split="$(awk -v t="$tmp_s" -v a="$sstart_s" -v b="$sdone_s" -v r="$ready_s" 'BEGIN {
+        if (a > 0 && b > 0) printf "%.2f s sniff + ffprobe + poster, %.2f s storing the original, %.2f s hash + settle", a - t, b - a, r - b;
+        else printf "(the split was not seen)" }')"
     out ""
     out "   URL ingest (POST {\"url\"} → 201 in $secs s; the worker fetches from python3 -m http.server on loopback)"
     out "   ingest       201 → ready $ready_s s (polled every $POLL_MS ms; readyAt − createdAt $server_s s) = $url_rate MB/s"
     out "   of which     fetch into tmp complete at ${tmp_s} s ($fetch_rate MB/s); then $after_s s: sniff, ffprobe, poster, store the original, hash, settle"
+    out "                = $split (from watching SOKU_DATA_DIR at the polling granularity)"
     out "   CPU          worker $(cpu_s $((w2 - w0))) CPU-s (plus its children's), file server $(cpu_s $((f2 - f0))) CPU-s, API $(cpu_s $((a2 - a0))) CPU-s; machine $(busy_pct "$c0" "$c2") % busy"
-    out "   result       $(jq -r '"\(.status) \(.mimeType) \(.width)x\(.height) \(.durationSeconds) s"' <<<"$W")"
+    out "   result       $(jq -r '"\(.status) \(.mimeType) \(.width)x\(.height) \(.durationSeconds) s, platform-safe rendition made: \(.rendition)"' <<<"$W")"
     rss_report "$BENCH_WORK/rss-url.json" "URL ingest"
-    row "| ROWTP | URL ingest | $BIG_BYTES bytes | 201 → ready $ready_s s = **$url_rate MB/s** | fetch into tmp ${tmp_s} s ($fetch_rate MB/s), rest $after_s s | $(cpu_s $((w2 - w0))) CPU-s worker |"
+    row "| ROWTP | URL ingest | $BIG_BYTES bytes | 201 → ready $ready_s s = **$url_rate MB/s** | fetch into tmp ${tmp_s} s ($fetch_rate MB/s); then $split | $(cpu_s $((w2 - w0))) CPU-s worker |"
     delete_media "$id"
     rm -f "$BIG"
     out ""
@@ -345,6 +355,7 @@ if has_part probe; then
             continue
         fi
         what="$(jq -r '"\(.mimeType) \(.width)x\(.height)" + (if .durationSeconds then " \(.durationSeconds)s" else "" end)' <<<"$P")"
+        [[ "$(jq -r .renditions <<<"$P")" == 0 ]] || what="$what, $(jq -r .renditions <<<"$P") renditions made"
         read -r bytes p50 p99 pmin s50 s99 u50 <<<"$(jq -r '"\(.bytes) \(.ready_p50_ms) \(.ready_p99_ms) \(.ready_min_ms)
             \(.server_p50_ms) \(.server_p99_ms) \(.upload_p50_ms)"' <<<"$P" | tr -s '\n ' ' ')"
         out "   $(printf '%-12s %-10s %-26s %9s %9s %9s %13s %13s %11s' "$f" "$bytes" "$what" "$p50" "$p99" "$pmin" "$s50" "$s99" "$u50")"

@@ -88,8 +88,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 PORT="$(free_port)"
 API="http://127.0.0.1:$PORT"
 
-# A budget no run can spend: the fuzzer must see the endpoints, not 429s.
-SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_BUSINESS=10000000 \
+# A budget no run can spend: the fuzzer must see the endpoints, not 429s. Media import off: a post's generated
+# media URLs name hosts on the internet, and importing them would make the server resolve those names.
+SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_BUSINESS=10000000 SOKU_MEDIA_IMPORT=off \
     SOKU_LOG="${SOKU_LOG:-warn}" "$SOKU_BIN" serve >"$WORK/serve.log" 2>&1 &
 SCRATCH_PID=$!
 wait_for_http "$API/readyz" "$SCRATCH_PID" "$WORK/serve.log" || die "soku serve did not become ready at $API"

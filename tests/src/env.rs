@@ -116,6 +116,9 @@ impl TestEnv {
                 self.dir.join("data").display().to_string(),
             ),
             ("SOKU_LOG".into(), "info".into()),
+            // Posts in tests name media at hosts on the internet (cdn.example.com): importing them would make the
+            // server resolve those names. Tests of the import turn it on, with loopback URLs.
+            ("SOKU_MEDIA_IMPORT".into(), "off".into()),
             // Many tests run at once against one Postgres: keep each process's share of connections small.
             ("SOKU_DB_POOL_SIZE".into(), "8".into()),
         ]

@@ -27,6 +27,8 @@ struct Book {
     last_at_ms: Option<u128>,
     /// The `videoUrl` each target's first delivery carried.
     videos: HashMap<String, String>,
+    /// The `imageUrls` each target's first delivery carried.
+    images: HashMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -58,6 +60,13 @@ async fn deliver(State(sink): State<Sink>, Json(body): Json<Value>) -> (StatusCo
             body["url"].as_str().unwrap_or_default().to_string(),
         )
     });
+    if let Some(list) = body["imageUrls"].as_array() {
+        let urls = list
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_string))
+            .collect();
+        book.images.entry(target.to_string()).or_insert(urls);
+    }
     if let Some(v) = body["videoUrl"].as_str() {
         book.videos
             .entry(target.to_string())
@@ -114,6 +123,17 @@ impl Sink {
     /// The video URL the first delivery of `target` carried.
     pub fn video_url(&self, target: &str) -> Option<String> {
         self.0.lock().unwrap().videos.get(target).cloned()
+    }
+
+    /// The image URLs the first delivery of `target` carried.
+    pub fn image_urls(&self, target: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .images
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many times `target` was delivered.

@@ -331,3 +331,76 @@ async fn an_hevc_video_gets_an_h264_rendition_that_only_the_platforms_needing_it
         );
     }
 }
+
+#[tokio::test]
+async fn a_media_url_that_is_not_sokus_own_is_imported_and_the_platforms_get_sokus_copy() {
+    let env = TestEnv::new().await;
+    let acct = env.active_account().await;
+    let on = [
+        ("SOKU_MEDIA_IMPORT", "on"),
+        ("SOKU_FETCH_ALLOW_PRIVATE", "127.0.0.1/32"),
+    ];
+    let mut b = env.api();
+    for (k, v) in on {
+        b = b.env(k, v);
+    }
+    let api = b.spawn().await;
+    let photo = soku_tests::media_files::jpeg(&env.dir.join("fixtures"));
+    let server = FileServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![("photo.jpg", Route::File(photo, "image/jpeg"))],
+    )
+    .await;
+    let external = server.url("photo.jpg");
+    let post = json!({"post": {"content": {"text": "imported", "mediaType": "image",
+                                           "imageUrls": [external], "platform": ["x"]}}});
+    let post_id = create_post(&api, &acct.test_key, &post).await;
+    let waiting = api
+        .get_with(&format!("/v1/posts/{post_id}"), &acct.test_key)
+        .await;
+    assert_eq!(
+        waiting.expect(200)["targets"][0]["waitingFor"],
+        "media",
+        "{}",
+        waiting.text
+    );
+    // The import is a media object of the account, from that URL.
+    let listed = api.get_with("/v1/media", &acct.test_key).await;
+    let m = listed.expect(200)["data"][0].clone();
+    assert_eq!(
+        (m["source"].as_str(), m["sourceUrl"].as_str()),
+        (Some("url"), Some(external.as_str())),
+        "{m}"
+    );
+    // A refused address is refused at intake, naming the field.
+    let bad = json!({"post": {"content": {"text": "no", "mediaType": "image",
+                                          "imageUrls": ["http://127.0.0.2/x.jpg"], "platform": ["x"]}}});
+    let resp = api.post_json("/v1/posts", &acct.test_key, &bad).await;
+    let err = resp.error(400, "validation_error");
+    assert_eq!(
+        err["details"]["fields"][0]["field"], "post.content.imageUrls[0]",
+        "{}",
+        resp.text
+    );
+
+    let (sink, sink_url) = Sink::start("127.0.0.1:0".parse().unwrap()).await;
+    // The workers hand the platforms Soku's URL of the import: they need SOKU_PUBLIC_URL, as the API has it.
+    let mut spec = WorkerSpec::new()
+        .sink(&sink_url)
+        .env("SOKU_PUBLIC_URL", api.url("").trim_end_matches('/'));
+    for (k, v) in on {
+        spec = spec.env(k, v);
+    }
+    let _worker = env.spawn_worker(&spec).await;
+    let done = wait_post(&api, &acct.test_key, &post_id, PATIENCE, settled).await;
+    assert_eq!(done["status"], "published", "{done:#}");
+    assert_eq!(server.hits(), 1, "the image was fetched once, by Soku");
+    let t = done["targets"][0]["targetId"].as_str().unwrap();
+    assert_eq!(
+        sink.image_urls(t),
+        vec![m["url"].as_str().unwrap().to_string()],
+        "the platform got Soku's URL"
+    );
+    // What the post says is what the client sent.
+    assert_eq!(done["content"]["imageUrls"][0], external.as_str());
+}

@@ -32,6 +32,8 @@ pub struct Ctx {
     pub prefix: String,
     pub cfg: WorkerSettings,
     pub media: MediaSettings,
+    /// `SOKU_PUBLIC_URL`: the base of the media URLs handed to the platforms.
+    pub public_url: String,
     /// Where media files live.
     pub storage: Storage,
     /// Fetches media URLs, refusing private addresses (`SOKU_FETCH_ALLOW_PRIVATE` aside).
@@ -52,6 +54,7 @@ impl Ctx {
         prefix: &str,
         cfg: WorkerSettings,
         media: MediaSettings,
+        public_url: String,
         storage: Storage,
     ) -> Ctx {
         let name = process_name();
@@ -59,6 +62,7 @@ impl Ctx {
         Ctx {
             fetcher,
             media,
+            public_url,
             storage,
             sandbox: Sandbox::new(db.clone(), cfg.sandbox_sink_url.clone()),
             unavailable: Unavailable,

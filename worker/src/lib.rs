@@ -97,6 +97,7 @@ pub async fn run(
         &settings.redis_prefix,
         settings.worker.clone(),
         settings.media.clone(),
+        settings.public_url.clone(),
         Storage::local(&settings.data_dir)?,
     ));
     let (stop_tx, stop) = watch::channel(false);

@@ -333,17 +333,35 @@ struct Uploaded<'a> {
     sha256: &'a [u8],
 }
 
+/// A media row for a URL a post named (imported with the post), under the id the post links it by.
+pub async fn insert_url(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    url: &str,
+) -> ApiResult<MediaRow> {
+    insert_with_id(state, caller, Source::Url(url), id).await
+}
+
 async fn insert(state: &AppState, caller: &Caller, source: Source<'_>) -> ApiResult<MediaRow> {
+    insert_with_id(state, caller, source, &new_id(IdPrefix::Media)).await
+}
+
+async fn insert_with_id(
+    state: &AppState,
+    caller: &Caller,
+    source: Source<'_>,
+    fresh_id: &str,
+) -> ApiResult<MediaRow> {
     let token = new_token();
     let request_id = current_request_id();
-    let fresh_id = new_id(IdPrefix::Media);
     let original = match &source {
         Source::Upload(u) => Some(media_key(u.id, "original")),
         Source::Url(_) => None,
     };
     let new = match &source {
         Source::Url(url) => NewMedia {
-            id: &fresh_id,
+            id: fresh_id,
             account_id: &caller.account_id,
             livemode: caller.livemode,
             status: MediaStatus::Processing,

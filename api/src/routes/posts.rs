@@ -127,6 +127,7 @@ async fn accept(
     };
     // A scheduled post stays in Postgres until it falls due: the reconciler releases it then, in bulk. An
     // immediate post's targets go straight to their platforms' queues.
+    import_media(state, caller, &media.imports).await;
     if status == PostStatus::Queued && !media.waits {
         let jobs = targets
             .iter()
@@ -155,10 +156,12 @@ fn validated(state: &AppState, caller: &Caller, body: &Value) -> ApiResult<Valid
     Ok(post)
 }
 
-/// The Soku media a post names: their ids, and whether the post waits for some still processing.
+/// The Soku media a post names: their ids, whether the post waits for some still processing, and the URLs
+/// that are not Soku's own, to import as new media once the post is stored (`(media id, url)`).
 struct PostMedia {
     ids: Vec<String>,
     waits: bool,
+    imports: Vec<(String, String)>,
 }
 
 /// The token of a URL of this server's media files (`SOKU_PUBLIC_URL/media/<token>[.ext]`), if it is one.
@@ -191,12 +194,16 @@ async fn post_media(
                 .iter()
                 .map(|u| ("post.content.videoUrl".to_string(), u.as_str(), true)),
         )
-        .filter(|(_, u, _)| own_token(public, u).is_some())
         .collect();
+    let (named, external): (Vec<_>, Vec<_>) = named
+        .into_iter()
+        .partition(|(_, u, _)| own_token(public, u).is_some());
+    let imports = imports(state, &external).await?;
     if named.is_empty() {
         return Ok(PostMedia {
-            ids: Vec::new(),
-            waits: false,
+            ids: imports.iter().map(|(id, _)| id.clone()).collect(),
+            waits: !imports.is_empty(),
+            imports,
         });
     }
     let tokens: Vec<String> = named
@@ -258,7 +265,63 @@ async fn post_media(
     if !broken.is_empty() {
         return Err(ApiError::validation(broken));
     }
-    Ok(PostMedia { ids, waits })
+    ids.extend(imports.iter().map(|(id, _)| id.clone()));
+    Ok(PostMedia {
+        ids,
+        waits: waits || !imports.is_empty(),
+        imports,
+    })
+}
+
+/// The URLs of a post that are not Soku's own, to be imported as media (`SOKU_MEDIA_IMPORT`): each checked as
+/// `POST /v1/media {"url"}` checks it (a refused address is a 400 naming the field), one new media id per
+/// distinct URL. Empty when importing is off: the URLs are then stored and passed on as given.
+async fn imports(
+    state: &AppState,
+    external: &[(String, &str, bool)],
+) -> ApiResult<Vec<(String, String)>> {
+    if !state.settings.media.import || external.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut errors = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (field, url, _) in external {
+        if out.iter().any(|(_, u)| u == url) {
+            continue;
+        }
+        let checked = match state.fetcher.check_url(url) {
+            Ok(parsed) => state.fetcher.check_host(&parsed).await,
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(()) => out.push((new_id(IdPrefix::Media), url.to_string())),
+            Err(e) => errors.push(FieldError {
+                field: field.clone(),
+                message: format!("cannot be imported as media: {e}"),
+                platform: None,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(out)
+}
+
+/// Writes the media rows of a stored post's imported URLs and hands their jobs over. A failure here leaves
+/// the post waiting on media that does not exist, which the reconciler releases: the post then publishes its
+/// URLs as given (logged).
+async fn import_media(state: &AppState, caller: &Caller, imports: &[(String, String)]) {
+    for (id, url) in imports {
+        match crate::routes::media::insert_url(state, caller, id, url).await {
+            Ok(row) => crate::routes::media::hand_over(state, &row).await,
+            Err(e) => tracing::warn!(
+                media_id = %id,
+                error = ?e.message,
+                "could not record an imported media URL; the post will publish it as given"
+            ),
+        }
+    }
 }
 
 /// The targets as the request names them, each with its new id.

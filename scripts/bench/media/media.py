@@ -6,10 +6,13 @@
       its descendants (ffprobe/ffmpeg children of the worker), until SIGTERM/SIGINT; reads VmHWM at the start and
       at the end. Writes a JSON summary to OUT (kB figures as /proc gives them: KiB).
 
-  media.py wait API KEY MEDIA_ID START_MS [SIZE TMP_DIR]
+  media.py wait API KEY MEDIA_ID START_MS [SIZE DATA_DIR]
       Polls GET /v1/media/{id} every POLL_MS (default 20) ms until `ready` or `failed`; START_MS is the wall clock
-      (ms since the epoch) at which the 201 came back. With SIZE and TMP_DIR, also notes when a file in TMP_DIR
-      first holds SIZE bytes (the worker's temporary copy complete: fetched, or copied from storage). Prints JSON.
+      (ms since the epoch) at which the 201 came back. With SIZE and DATA_DIR (SOKU_DATA_DIR), also notes, at the
+      same polling granularity, when a file in DATA_DIR/tmp first holds SIZE bytes (the worker's temporary copy
+      complete: fetched, or copied from storage), and for media whose original is not stored yet (a URL) when a
+      file first appears under DATA_DIR/objects/media/<id>/ after that (storing begins) and when `original` there
+      holds SIZE bytes (stored). Prints JSON.
 
   media.py probe API KEY FILE N
       Uploads FILE N times one after another (multipart `file` part), each time polling every POLL_MS ms from the
@@ -221,12 +224,37 @@ def largest_tmp(tmp_dir):
     return best
 
 
-def wait_ready(api, media_id, start_ms, poll_ms, size=None, tmp_dir=None, limit_s=3600):
-    tmp_full_ms = None
+def obj_state(obj_dir, size):
+    """(any file under obj_dir, `original` there holding size bytes)"""
+    try:
+        names = os.listdir(obj_dir)
+    except FileNotFoundError:
+        return False, False
+    done = False
+    if "original" in names:
+        try:
+            done = os.stat(os.path.join(obj_dir, "original")).st_size >= size
+        except FileNotFoundError:
+            pass
+    return bool(names), done
+
+
+def wait_ready(api, media_id, start_ms, poll_ms, size=None, data_dir=None, limit_s=3600):
+    tmp_full_ms = store_start_ms = store_done_ms = None
+    tmp_dir = os.path.join(data_dir, "tmp") if data_dir else None
+    obj_dir = os.path.join(data_dir, "objects", "media", media_id) if data_dir else None
+    # An upload's original is in storage before the 201: only a URL's is stored by the worker.
+    watch_store = bool(size and obj_dir) and not obj_state(obj_dir, size)[0]
     polls = 0
     while True:
         if size and tmp_dir and tmp_full_ms is None and largest_tmp(tmp_dir) >= size:
             tmp_full_ms = now_ms() - start_ms
+        if watch_store and tmp_full_ms is not None and store_done_ms is None:
+            started, done = obj_state(obj_dir, size)
+            if started and store_start_ms is None:
+                store_start_ms = now_ms() - start_ms
+            if done:
+                store_done_ms = now_ms() - start_ms
         m = api.get_media(media_id)
         polls += 1
         if m["status"] in ("ready", "failed"):
@@ -241,21 +269,24 @@ def wait_ready(api, media_id, start_ms, poll_ms, size=None, tmp_dir=None, limit_
                 "width": m.get("width"),
                 "height": m.get("height"),
                 "durationSeconds": m.get("durationSeconds"),
+                "rendition": m.get("rendition") is not None,
             }
             if m.get("readyAt") and m.get("createdAt"):
                 out["server_ms"] = round(iso_ms(m["readyAt"]) - iso_ms(m["createdAt"]), 1)
-            if tmp_full_ms is not None:
-                out["tmp_full_ms"] = round(tmp_full_ms, 1)
+            for name, v in (("tmp_full_ms", tmp_full_ms), ("store_start_ms", store_start_ms),
+                            ("store_done_ms", store_done_ms)):
+                if v is not None:
+                    out[name] = round(v, 1)
             return out
         if now_ms() - start_ms > limit_s * 1000:
             raise RuntimeError(f"{media_id} still {m['status']} after {limit_s} s")
         time.sleep(poll_ms / 1000.0)
 
 
-def cmd_wait(base, key, media_id, start_ms, size=None, tmp_dir=None):
+def cmd_wait(base, key, media_id, start_ms, size=None, data_dir=None):
     poll_ms = float(os.environ.get("POLL_MS", "20"))
     api = Api(base, key)
-    out = wait_ready(api, media_id, float(start_ms), poll_ms, int(size) if size else None, tmp_dir)
+    out = wait_ready(api, media_id, float(start_ms), poll_ms, int(size) if size else None, data_dir)
     out["poll_ms"] = poll_ms
     print(json.dumps(out))
 
@@ -291,6 +322,7 @@ def cmd_probe(base, key, path, n):
                 "width": last["width"],
                 "height": last["height"],
                 "durationSeconds": last["durationSeconds"],
+                "renditions": sum(1 for r in runs if r.get("rendition")),
                 "ready_p50_ms": pct(ready, 50),
                 "ready_p99_ms": pct(ready, 99),
                 "ready_min_ms": min(ready),

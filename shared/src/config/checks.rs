@@ -102,3 +102,12 @@ pub(super) fn master_key(value: String) -> Outcome<MasterKey> {
 pub(super) fn cidr_list(value: String) -> Outcome<AddressPolicy> {
     AddressPolicy::parse(&value)
 }
+
+/// `on` or `off` (also `true`/`false`, `1`/`0`).
+pub(super) fn on_off(value: String) -> Outcome<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        other => Err(format!("`{other}` is neither `on` nor `off`")),
+    }
+}

@@ -74,6 +74,9 @@ settings! {
         concurrency_media: u64 = 2 => usize, between(1, 64);
         /// how long failed media stays (its files and row) before the cleanup removes it
         media_failed_retention_hours: u64 = 24 => u64, between(1, 24 * 365);
+        /// `on`: a media URL in a post that is not this server's own is imported as media first (fetched,
+        /// checked, served by Soku); `off`: such URLs are stored and passed on as given
+        media_import: String = "on" => bool, on_off;
     }
     group "Workers" {
         /// publish jobs one process runs at once, per platform queue

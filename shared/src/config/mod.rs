@@ -117,6 +117,8 @@ pub struct MediaSettings {
     pub upload_timeout_secs: u64,
     pub concurrency: usize,
     pub failed_retention_hours: u64,
+    /// `SOKU_MEDIA_IMPORT`: import a post's media URLs that are not this server's own.
+    pub import: bool,
 }
 
 impl MediaSettings {
@@ -220,6 +222,7 @@ impl From<Checked> for Settings {
                 upload_timeout_secs: c.upload_timeout_secs,
                 concurrency: c.concurrency_media,
                 failed_retention_hours: c.media_failed_retention_hours,
+                import: c.media_import,
             },
             public_url: c
                 .public_url

@@ -196,10 +196,16 @@ mod tests {
         assert!(unsafe_because(&safe()).is_empty());
         let cases: [(Change, &str); 7] = [
             (|p| p.video_codec = Some("hevc".into()), "hevc, not H.264"),
-            (|p| p.pixel_format = Some("yuv420p10le".into()), "yuv420p10le"),
+            (
+                |p| p.pixel_format = Some("yuv420p10le".into()),
+                "yuv420p10le",
+            ),
             (|p| p.frame_rate = Some(120.0), "120.00 fps"),
             (|p| p.width = 1281, "1281x720 are not even"),
-            (|p| p.format_name = "matroska,webm".into(), "matroska,webm, not MP4"),
+            (
+                |p| p.format_name = "matroska,webm".into(),
+                "matroska,webm, not MP4",
+            ),
             (|p| p.audio_codec = Some("opus".into()), "opus, not AAC"),
             (|p| p.rotation = 90, "rotated 90°"),
         ];

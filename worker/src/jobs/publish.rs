@@ -132,8 +132,13 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
     let started = Instant::now();
     let checked = match media_check(ctx, &t).await? {
         Checked::Fine => None,
-        Checked::UseCopy(url) => {
-            req.content["videoUrl"] = Value::String(url);
+        Checked::Rewrite { images, video } => {
+            if let Some(images) = images {
+                req.content["imageUrls"] = Value::from(images);
+            }
+            if let Some(video) = video {
+                req.content["videoUrl"] = Value::String(video);
+            }
             None
         }
         Checked::Refused(f) => Some(f),
@@ -160,8 +165,12 @@ async fn attempt(ctx: &Ctx, t: Leased) -> anyhow::Result<()> {
 /// What the media check decided for one target.
 enum Checked {
     Fine,
-    /// Publish the video's platform-safe rendition, at this URL.
-    UseCopy(String),
+    /// Publish these URLs instead of the post's: Soku's copies of imported URLs, and the video's
+    /// platform-safe rendition where the platform takes only safe video (`None`: unchanged).
+    Rewrite {
+        images: Option<Vec<String>>,
+        video: Option<String>,
+    },
     Refused(Failure),
 }
 
@@ -185,10 +194,14 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
     if rows.is_empty() {
         return Ok(Checked::Fine);
     }
+    // A URL of Soku's own names its media by token; an imported URL by the media's source URL.
     let find = |url: &str| {
         rows.iter()
             .find(|m| token_of(url) == Some(m.token.as_str()))
+            .or_else(|| rows.iter().find(|m| m.source_url.as_deref() == Some(url)))
     };
+    let mut published_images: Vec<String> = Vec::new();
+    let mut published_video: Option<String> = None;
     let mut image_facts = Vec::new();
     let mut video_facts = None;
     let named = images
@@ -197,7 +210,26 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
         .map(|(i, u)| (format!("image {}", i + 1), *u))
         .chain(video.map(|u| ("the video".to_string(), u)));
     for (what, url) in named {
-        let Some(m) = find(url) else { continue };
+        let Some(m) = find(url) else {
+            if what == "the video" {
+                published_video = Some(url.to_string());
+            } else {
+                published_images.push(url.to_string());
+            }
+            continue;
+        };
+        // Soku's own URL of the file: the post's, when it named the file so; else (an imported URL) made from
+        // SOKU_PUBLIC_URL, which the workers must share with the API.
+        let own = if token_of(url) == Some(m.token.as_str()) {
+            url.to_string()
+        } else {
+            file_url(&ctx.public_url, m)
+        };
+        if what == "the video" {
+            published_video = Some(own.clone());
+        } else {
+            published_images.push(own.clone());
+        }
         match m.status {
             MediaStatus::Failed => {
                 let why = m
@@ -220,7 +252,7 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
                 )));
             }
             MediaStatus::Ready if what == "the video" => {
-                video_facts = Some((VideoFacts::of(m), copy_url(url)));
+                video_facts = Some((VideoFacts::of(m), copy_url(&own)));
             }
             MediaStatus::Ready => image_facts.push(Facts::of(m)),
         }
@@ -228,9 +260,19 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
     let platform = Platform::parse(&t.platform).context("a target of an unknown platform")?;
     let broken = media_check::check(platform, &image_facts, video_facts.as_ref().map(|(v, _)| v));
     if broken.is_empty() {
-        return Ok(match video_facts {
-            Some((v, url)) if v.uses_copy(platform) => Checked::UseCopy(url),
-            _ => Checked::Fine,
+        if let Some((v, copy)) = &video_facts
+            && v.uses_copy(platform)
+        {
+            published_video = Some(copy.clone());
+        }
+        let images = (published_images != images).then_some(published_images);
+        let video = (published_video.as_deref() != video)
+            .then_some(published_video)
+            .flatten();
+        return Ok(if images.is_none() && video.is_none() {
+            Checked::Fine
+        } else {
+            Checked::Rewrite { images, video }
         });
     }
     Ok(Checked::Refused(Failure::new(
@@ -242,6 +284,20 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
             broken.join("; ")
         ),
     )))
+}
+
+/// The public URL of a media file (as the API hands it out; a template's ends in `.png`).
+fn file_url(public_url: &str, m: &media_store::MediaRow) -> String {
+    let ext = if m.template_slug.is_some() {
+        ".png"
+    } else {
+        ""
+    };
+    format!(
+        "{}/media/{}{ext}",
+        public_url.trim_end_matches('/'),
+        m.token
+    )
 }
 
 /// The URL of the rendition of the media at `url` (`…/media/<token>[.ext]` → `…/media/<token>/h264.mp4`).
