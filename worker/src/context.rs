@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
-use soku_shared::config::{MediaSettings, WorkerSettings};
+use soku_shared::config::{MediaSettings, Settings, WorkerSettings};
 use soku_shared::fetch::Fetcher;
 use soku_shared::status::PostStatus;
 use soku_shared::storage::Storage;
@@ -47,18 +47,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(
-        db: Db,
-        redis: ConnectionManager,
-        redis_url: &str,
-        prefix: &str,
-        cfg: WorkerSettings,
-        media: MediaSettings,
-        public_url: String,
-        storage: Storage,
-    ) -> Ctx {
+    /// The context of a worker process with these settings, its connections and its storage.
+    pub fn new(db: Db, redis: ConnectionManager, settings: &Settings, storage: Storage) -> Ctx {
         let name = process_name();
+        let cfg = settings.worker.clone();
+        let media = settings.media.clone();
         let fetcher = media.fetcher();
+        let public_url = settings.public_url.clone();
+        let (redis_url, prefix) = (settings.redis_url(), settings.redis_prefix.as_str());
         Ctx {
             fetcher,
             media,

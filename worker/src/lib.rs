@@ -93,11 +93,7 @@ pub async fn run(
     let ctx = Arc::new(Ctx::new(
         db,
         redis,
-        settings.redis_url(),
-        &settings.redis_prefix,
-        settings.worker.clone(),
-        settings.media.clone(),
-        settings.public_url.clone(),
+        &settings,
         Storage::local(&settings.data_dir)?,
     ));
     let (stop_tx, stop) = watch::channel(false);
