@@ -97,7 +97,7 @@ pub async fn run(
         &settings.redis_prefix,
         settings.worker.clone(),
         settings.media.clone(),
-        Storage::local(&settings.data_dir)?,
+        Storage::from_settings(&settings)?,
     ));
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
