@@ -315,7 +315,13 @@ mod tests {
         assert_eq!(read(None).await.len(), data.len());
         let small = storage.tmp_path("small");
         std::fs::write(&small, b"tiny file").unwrap();
-        assert_eq!(storage.put_file("media/m1/served.png", &small).await.unwrap(), 9);
+        assert_eq!(
+            storage
+                .put_file("media/m1/served.png", &small)
+                .await
+                .unwrap(),
+            9
+        );
         let copy = storage.tmp_path("copy");
         assert_eq!(
             storage.download("media/m1/original", &copy).await.unwrap(),
@@ -325,7 +331,15 @@ mod tests {
         assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 3);
         assert!(storage.head("media/m1/original").await.unwrap().is_none());
         assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 0);
-        assert_eq!(storage.head("media/m10/original").await.unwrap().unwrap().size, 2);
+        assert_eq!(
+            storage
+                .head("media/m10/original")
+                .await
+                .unwrap()
+                .unwrap()
+                .size,
+            2
+        );
         assert_eq!(storage.delete_prefix("media/m10").await.unwrap(), 1);
     }
 
@@ -349,7 +363,9 @@ mod tests {
             .ok()
             .filter(|e| !e.is_empty())
         else {
-            eprintln!("skipped: SOKU_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto and sets it)");
+            eprintln!(
+                "skipped: SOKU_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto and sets it)"
+            );
             return;
         };
         let endpoint = endpoint.trim_end_matches('/').to_string();
@@ -364,19 +380,24 @@ mod tests {
             .send()
             .await
             .unwrap();
-        assert!(created.status().is_success(), "creating {bucket}: {created:?}");
+        assert!(
+            created.status().is_success(),
+            "creating {bucket}: {created:?}"
+        );
         let settings = S3Settings {
             bucket: bucket.clone(),
             endpoint: Some(endpoint.clone()),
             region: "us-east-1".into(),
             credentials: Some(crate::config::S3Credentials {
                 access_key_id: "testing".into(),
-                secret_access_key: "testing".to_string().into(),
+                secret_access_key: "unit-test-secret".to_string().into(),
             }),
             allow_http: true,
         };
         let dir = scratch_dir();
         let storage = Storage::s3(&settings, &dir).unwrap();
+        let debug = format!("{storage:?}");
+        assert!(!debug.contains("unit-test-secret"), "{debug}");
         round_trip(&storage).await;
         assert!(!dir.join("objects").exists(), "nothing is kept locally");
         let listing = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))

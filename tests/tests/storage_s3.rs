@@ -127,7 +127,11 @@ async fn media_in_an_s3_bucket_is_stored_served_with_ranges_and_deleted() {
     assert_eq!(whole.header("content-type"), Some("video/mp4"));
     assert_eq!(whole.header_int("content-length"), video.len() as i64);
     let etag = whole.header("etag").expect("an ETag").to_string();
-    let part = api.get(&path).header("range", "bytes=1000-1999").send().await;
+    let part = api
+        .get(&path)
+        .header("range", "bytes=1000-1999")
+        .send()
+        .await;
     assert_eq!(part.status, 206);
     assert_eq!(part.bytes, video[1000..2000]);
     assert_eq!(
@@ -147,7 +151,11 @@ async fn media_in_an_s3_bucket_is_stored_served_with_ranges_and_deleted() {
         .to_string();
     let thumb = api.get(&thumb_path).send().await;
     thumb.expect(200);
-    assert_eq!(&thumb.bytes[..3], &[0xff, 0xd8, 0xff], "a JPEG poster frame");
+    assert_eq!(
+        &thumb.bytes[..3],
+        &[0xff, 0xd8, 0xff],
+        "a JPEG poster frame"
+    );
 
     // Deleted: the objects go with it.
     api.delete_with(&format!("/v1/media/{id}"), &acct.test_key)

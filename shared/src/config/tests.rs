@@ -415,7 +415,10 @@ fn s3_storage_takes_its_settings() {
     let StorageSettings::S3(s3) = &s.media.storage else {
         panic!("s3 storage from the file");
     };
-    assert_eq!((s3.bucket.as_str(), s3.region.as_str()), ("b.c-1", "eu-west-3"));
+    assert_eq!(
+        (s3.bucket.as_str(), s3.region.as_str()),
+        ("b.c-1", "eu-west-3")
+    );
     assert!(s3.credentials.is_none() && s3.endpoint.is_none() && !s3.allow_http);
 }
 
