@@ -4,12 +4,17 @@
 #   ensure_packages     apt-get update (once) and install whatever is missing
 #   start_postgres      start a local PostgreSQL cluster; role + database `soku` (password `soku`)
 #   start_redis         start redis-server on 127.0.0.1:6379 unless one already answers
+#   ensure_moto         install moto (a local S3-compatible server), pinned, in a virtualenv of its own
+#   start_moto          start moto_server on 127.0.0.1:$SOKU_MOTO_PORT unless it already answers; exports
+#                       SOKU_TEST_S3_ENDPOINT for the S3 storage tests
 #   need_root_or_sudo   set $SOKU_SUDO to "" (root) or "sudo"; fail if neither is possible
 #
 # Knobs (environment):
 #   SOKU_SKIP_APT=1      never call apt-get (fail later if something is really missing)
 #   SOKU_PG_PORT         port of the cluster to use or create (default 5432)
 #   SOKU_REDIS_PORT      redis port (default 6379)
+#   SOKU_MOTO_PORT       moto port (default 5055)
+#   SOKU_MOTO_VENV       where moto is installed (default ~/.cache/soku-moto/venv-<version>)
 
 if [[ -n "${SOKU_LIB_LOADED:-}" ]]; then
     return 0
@@ -19,6 +24,9 @@ SOKU_LIB_LOADED=1
 SOKU_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOKU_PG_PORT="${SOKU_PG_PORT:-5432}"
 SOKU_REDIS_PORT="${SOKU_REDIS_PORT:-6379}"
+SOKU_MOTO_VERSION=5.2.5
+SOKU_MOTO_PORT="${SOKU_MOTO_PORT:-5055}"
+SOKU_MOTO_VENV="${SOKU_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/soku-moto/venv-$SOKU_MOTO_VERSION}"
 SOKU_APT_UPDATED="${SOKU_APT_UPDATED:-}"
 SOKU_SUDO="${SOKU_SUDO:-}"
 
@@ -279,7 +287,8 @@ start_redis() {
     have redis-cli || die "redis-cli not installed (run ensure_packages)"
 
     # Outside the checkout: a Redis started from one clone must keep working when that clone is deleted.
-    local dir="${SOKU_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/soku}/redis-$SOKU_REDIS_PORT"
+    local dir
+    dir="$(_state_dir)/redis-$SOKU_REDIS_PORT"
     mkdir -p "$dir"
     if _redis_pong || [[ "$(redis-cli -h 127.0.0.1 -p "$SOKU_REDIS_PORT" ping 2>&1)" == MISCONF* ]]; then
         if _redis_writable; then
@@ -310,4 +319,97 @@ start_redis() {
     done
     tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
     die "Redis did not answer PING on 127.0.0.1:$SOKU_REDIS_PORT"
+}
+
+# The directory under which start_redis and start_moto keep their data and logs (outside the checkout: a server
+# started from one clone must keep working when that clone is deleted).
+_state_dir() {
+    printf '%s\n' "${SOKU_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/soku}"
+}
+
+_moto_installed() {
+    local version
+    version="$("$SOKU_MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" || return 1
+    [[ -x "$SOKU_MOTO_VENV/bin/moto_server" && "$version" == "$SOKU_MOTO_VERSION" ]]
+}
+
+# moto[server] $SOKU_MOTO_VERSION in the virtualenv $SOKU_MOTO_VENV, installed from PyPI only when missing. The
+# S3 storage tests run against it (shared/src/storage.rs, tests/tests/storage_s3.rs).
+ensure_moto() {
+    if _moto_installed; then
+        log "moto $SOKU_MOTO_VERSION present ($SOKU_MOTO_VENV)"
+        return 0
+    fi
+    have python3 || die "python3 not installed (run ensure_packages)"
+    log "installing moto[server] $SOKU_MOTO_VERSION into $SOKU_MOTO_VENV"
+    if [[ -e "$SOKU_MOTO_VENV" ]]; then
+        # Only ever replace a virtualenv (a stale or broken one), never some other directory.
+        [[ -f "$SOKU_MOTO_VENV/pyvenv.cfg" ]] || die "SOKU_MOTO_VENV=$SOKU_MOTO_VENV exists and is not a virtualenv"
+        rm -rf "$SOKU_MOTO_VENV"
+    fi
+    mkdir -p "$(dirname "$SOKU_MOTO_VENV")"
+    if ! python3 -m venv "$SOKU_MOTO_VENV" >/dev/null 2>&1; then
+        # Debian's python3 keeps venv (ensurepip) in a package of its own.
+        rm -rf "$SOKU_MOTO_VENV"
+        if [[ -z "${SOKU_SKIP_APT:-}" ]] && have apt-get; then
+            local pyver
+            pyver="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+            log "python3 -m venv failed: installing python3-venv"
+            _apt_update_once || true
+            _apt_get install -y -qq --no-install-recommends "python${pyver}-venv" >/dev/null 2>&1 ||
+                _apt_get install -y -qq --no-install-recommends python3-venv >/dev/null 2>&1 ||
+                die "could not install python3-venv"
+        fi
+        python3 -m venv "$SOKU_MOTO_VENV" >&2 || die "python3 -m venv $SOKU_MOTO_VENV failed (install python3-venv)"
+    fi
+    "$SOKU_MOTO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "moto[server]==$SOKU_MOTO_VERSION" >&2 || die "pip install moto[server]==$SOKU_MOTO_VERSION failed"
+    _moto_installed || die "moto $SOKU_MOTO_VERSION installed but not usable from $SOKU_MOTO_VENV"
+}
+
+# Whether moto answers on 127.0.0.1:$SOKU_MOTO_PORT (its own API, so another server on the port does not count).
+_moto_answers() {
+    curl -sf -m 2 -o /dev/null "http://127.0.0.1:$SOKU_MOTO_PORT/moto-api/data.json"
+}
+
+# Starts moto_server on 127.0.0.1:$SOKU_MOTO_PORT in the background (loopback only; it keeps everything in memory)
+# unless it already answers, then exports SOKU_TEST_S3_ENDPOINT.
+start_moto() {
+    _moto_installed || die "moto not installed (run ensure_moto)"
+    have curl || die "curl not installed (run ensure_packages)"
+    local dir
+    dir="$(_state_dir)/moto-$SOKU_MOTO_PORT"
+    mkdir -p "$dir"
+    if _moto_answers; then
+        log "moto already running on 127.0.0.1:$SOKU_MOTO_PORT"
+    else
+        if curl -s -m 2 -o /dev/null "http://127.0.0.1:$SOKU_MOTO_PORT/"; then
+            die "127.0.0.1:$SOKU_MOTO_PORT answers but is not moto: set SOKU_MOTO_PORT to a free port"
+        fi
+        log "starting moto_server on 127.0.0.1:$SOKU_MOTO_PORT (log in $dir)"
+        # A session of its own, so that it outlives this script (as the daemonized Redis does).
+        if have setsid; then
+            setsid "$SOKU_MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$SOKU_MOTO_PORT" \
+                </dev/null >"$dir/moto.log" 2>&1 &
+        else
+            nohup "$SOKU_MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$SOKU_MOTO_PORT" \
+                </dev/null >"$dir/moto.log" 2>&1 &
+        fi
+        echo "$!" >"$dir/moto.pid"
+        disown "$!" 2>/dev/null || true
+        local i
+        for ((i = 0; i < 60; i++)); do
+            _moto_answers && break
+            if ! kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null; then
+                break
+            fi
+            sleep 0.5
+        done
+        if ! _moto_answers; then
+            tail -n 20 "$dir/moto.log" >&2 2>/dev/null || true
+            die "moto did not answer on 127.0.0.1:$SOKU_MOTO_PORT"
+        fi
+    fi
+    export SOKU_TEST_S3_ENDPOINT="http://127.0.0.1:$SOKU_MOTO_PORT"
+    log "moto ready: $SOKU_TEST_S3_ENDPOINT"
 }

@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh
 #
-# Installs missing system packages, starts PostgreSQL and Redis, then runs, in order:
+# Installs missing system packages, starts PostgreSQL, Redis and moto (an S3-compatible server), then runs, in order:
 #   fmt      cargo fmt --all -- --check
 #   clippy   cargo clippy --workspace --all-targets -- -D warnings
 #   build    cargo build -p soku                         (debug binary, used by the tests as $SOKU_BIN)
@@ -30,6 +30,9 @@ have cargo || die "cargo not found: install the Rust toolchain with rustup (http
 
 start_postgres
 start_redis
+# A local S3-compatible server for the S3 storage tests (they read SOKU_TEST_S3_ENDPOINT, which start_moto sets).
+ensure_moto
+start_moto
 
 # The target directory cargo will really use (honours CARGO_TARGET_DIR and .cargo/config.toml).
 target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | jq -r '.target_directory // empty' || true)"

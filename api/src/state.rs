@@ -14,7 +14,7 @@ pub struct Inner {
     pub redis: ConnectionManager,
     pub settings: Settings,
     pub keys: KeyCache,
-    /// Where media files live (`SOKU_DATA_DIR/objects`).
+    /// Where media files live (`SOKU_DATA_DIR/objects`, or a bucket: `SOKU_STORAGE_BACKEND`).
     pub storage: Storage,
     /// Checks media URLs at intake as the worker's fetcher will (same policy, same limits).
     pub fetcher: Fetcher,
@@ -33,7 +33,7 @@ impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<AppState> {
         let db = soku_shared::store::connect_lazy(settings.database_url(), settings.db_pool_size)?;
         let redis = redis_manager(settings.redis_url())?;
-        let storage = Storage::local(&settings.data_dir)?;
+        let storage = Storage::from_settings(&settings)?;
         let fetcher = settings.media.fetcher();
         Ok(AppState(Arc::new(Inner {
             db,

@@ -1,11 +1,13 @@
-//! Where media files live: one [`Storage`] over an `object_store` backend. Today the backend is the local
-//! filesystem under `SOKU_DATA_DIR/objects`; every use goes through the `ObjectStore` trait, so an
-//! S3-compatible bucket is another backend, not another code path.
+//! Where media files live: one [`Storage`] over an `object_store` backend, the local filesystem under
+//! `SOKU_DATA_DIR/objects` or a bucket of S3 or of an S3-compatible store (`SOKU_STORAGE_BACKEND`). Every use
+//! goes through the `ObjectStore` trait, so the bucket is another backend, not another code path. Temporary
+//! files stay local either way (`SOKU_DATA_DIR/tmp`).
 //!
 //! Keys: `media/<media id>/original` (the bytes received), `media/<media id>/served.<ext>` (a copy without
 //! metadata, for images that carried EXIF), `media/<media id>/thumbnail.jpg`. Writes are atomic (a file is
-//! written under a temporary name and renamed), so a reader never sees half a file, and a crash mid-upload
-//! leaves at most a staging file that the cleanup removes.
+//! written under a temporary name and renamed; a bucket shows an object only once its upload completes), so a
+//! reader never sees half a file, and a crash mid-upload leaves at most a staging file that the cleanup removes
+//! (locally) or an unfinished multipart upload (in a bucket; a lifecycle rule aborts those, see docs/media.md).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,12 +15,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
 use object_store::{
-    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+    ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload,
+    WriteMultipart,
 };
+use secrecy::ExposeSecret;
 use tokio::io::AsyncWriteExt;
+
+use crate::config::{S3Settings, Settings, StorageSettings};
 
 /// Bytes buffered before a part is written (the backend's part size for buckets).
 const PART: usize = 8 * 1024 * 1024;
@@ -42,21 +49,76 @@ pub fn media_prefix(media_id: &str) -> String {
     format!("media/{media_id}")
 }
 
+/// Creates `dir` and its parents when missing.
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {} (SOKU_DATA_DIR): {e}", dir.display()))
+}
+
 impl Storage {
+    /// The backend `settings` name (`SOKU_STORAGE_BACKEND`), with its temporary files under `SOKU_DATA_DIR/tmp`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Storage> {
+        match &settings.media.storage {
+            StorageSettings::Local => Storage::local(&settings.data_dir),
+            StorageSettings::S3(s3) => Storage::s3(s3, &settings.data_dir),
+        }
+    }
+
     /// The local filesystem under `data_dir` (created when missing).
     pub fn local(data_dir: &Path) -> anyhow::Result<Storage> {
         let objects = data_dir.join("objects");
         let tmp_dir = data_dir.join("tmp");
         for dir in [&objects, &tmp_dir] {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create {} (SOKU_DATA_DIR): {e}", dir.display())
-            })?;
+            create_dir(dir)?;
         }
         let fs = LocalFileSystem::new_with_prefix(&objects)?;
         Ok(Storage {
             store: Arc::new(fs),
             tmp_dir,
             local_root: Some(objects),
+        })
+    }
+
+    /// The bucket `s3` names, with temporary files under `data_dir/tmp` (created when missing). Nothing is
+    /// requested yet: a wrong bucket or key shows in the first request's error.
+    ///
+    /// Requests are path-style (`<endpoint>/<bucket>/<key>`), which AWS and every S3-compatible store accept.
+    /// There is no time limit on a whole request, since a download streams a file of up to
+    /// `SOKU_MEDIA_MAX_BYTES` to a client of any speed; connecting is limited to 10 s, and a response that
+    /// stops sending for 60 s is given up.
+    pub fn s3(s3: &S3Settings, data_dir: &Path) -> anyhow::Result<Storage> {
+        let tmp_dir = data_dir.join("tmp");
+        create_dir(&tmp_dir)?;
+        // object_store's HTTP client has rustls without a built-in crypto provider (see shared/Cargo.toml):
+        // ring's is the process default, unless one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = match &s3.credentials {
+            Some(key) => AmazonS3Builder::new()
+                .with_access_key_id(&key.access_key_id)
+                .with_secret_access_key(key.secret_access_key.expose_secret()),
+            // The AWS environment: AWS_ACCESS_KEY_ID, a web identity, a container or instance role.
+            None => AmazonS3Builder::from_env(),
+        };
+        let options = ClientOptions::new()
+            .with_timeout_disabled()
+            .with_connect_timeout(std::time::Duration::from_secs(10))
+            .with_read_timeout(std::time::Duration::from_secs(60));
+        let mut builder = builder
+            .with_client_options(options)
+            .with_bucket_name(&s3.bucket)
+            .with_region(&s3.region)
+            .with_allow_http(s3.allow_http)
+            .with_virtual_hosted_style_request(false);
+        if let Some(endpoint) = &s3.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let store = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot use the bucket (SOKU_S3_*): {e}"))?;
+        Ok(Storage {
+            store: Arc::new(store),
+            tmp_dir,
+            local_root: None,
         })
     }
 
@@ -212,11 +274,12 @@ impl Upload {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn files_round_trip_in_ranges_and_are_deleted_by_prefix() {
-        let dir = std::env::temp_dir().join(crate::ids::new_id(crate::ids::IdPrefix::Job));
-        let storage = Storage::local(&dir).unwrap();
-        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    /// Writes (streamed, in several parts, and whole), reads back in a range and whole, and deletes by prefix,
+    /// leaving a neighbour whose name starts alike.
+    async fn round_trip(storage: &Storage) {
+        let data: Vec<u8> = (0..(2 * PART + 1_000_000) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let mut up = storage.upload("media/m1/original").await.unwrap();
         for chunk in data.chunks(100_000) {
             up.write(chunk).await.unwrap();
@@ -226,26 +289,124 @@ mod tests {
             .put_bytes("media/m1/thumbnail.jpg", vec![1, 2, 3])
             .await
             .unwrap();
+        storage
+            .put_bytes("media/m10/original", vec![4, 5])
+            .await
+            .unwrap();
         let meta = storage.head("media/m1/original").await.unwrap().unwrap();
         assert_eq!(meta.size, data.len() as u64);
-        let part: Vec<u8> = storage
-            .read("media/m1/original", Some(10..20))
-            .await
-            .unwrap()
-            .map(|c| c.unwrap())
-            .collect::<Vec<_>>()
-            .await
-            .concat();
-        assert_eq!(part, &data[10..20]);
+        assert!(storage.head("media/m1/nothing").await.unwrap().is_none());
+        let read = |range: Option<Range<u64>>| async move {
+            storage
+                .read("media/m1/original", range)
+                .await
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect::<Vec<_>>()
+                .await
+                .concat()
+        };
+        assert_eq!(read(Some(10..20)).await, &data[10..20]);
+        let across = PART as u64 - 5..PART as u64 + 5;
+        assert_eq!(
+            read(Some(across.clone())).await,
+            &data[across.start as usize..across.end as usize]
+        );
+        assert_eq!(read(None).await.len(), data.len());
+        let small = storage.tmp_path("small");
+        std::fs::write(&small, b"tiny file").unwrap();
+        assert_eq!(
+            storage
+                .put_file("media/m1/served.png", &small)
+                .await
+                .unwrap(),
+            9
+        );
         let copy = storage.tmp_path("copy");
         assert_eq!(
             storage.download("media/m1/original", &copy).await.unwrap(),
             data.len() as u64
         );
         assert_eq!(std::fs::read(&copy).unwrap(), data);
-        assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 2);
+        assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 3);
         assert!(storage.head("media/m1/original").await.unwrap().is_none());
         assert_eq!(storage.delete_prefix("media/m1").await.unwrap(), 0);
+        assert_eq!(
+            storage
+                .head("media/m10/original")
+                .await
+                .unwrap()
+                .unwrap()
+                .size,
+            2
+        );
+        assert_eq!(storage.delete_prefix("media/m10").await.unwrap(), 1);
+    }
+
+    fn scratch_dir() -> PathBuf {
+        std::env::temp_dir().join(crate::ids::new_id(crate::ids::IdPrefix::Job))
+    }
+
+    #[tokio::test]
+    async fn files_round_trip_in_ranges_and_are_deleted_by_prefix() {
+        let dir = scratch_dir();
+        let storage = Storage::local(&dir).unwrap();
+        round_trip(&storage).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The same against an S3-compatible server: `SOKU_TEST_S3_ENDPOINT` (scripts/test.sh starts moto and sets
+    /// it), in a fresh bucket.
+    #[tokio::test]
+    async fn files_round_trip_in_an_s3_bucket() {
+        let Some(endpoint) = std::env::var("SOKU_TEST_S3_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+        else {
+            eprintln!(
+                "skipped: SOKU_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto and sets it)"
+            );
+            return;
+        };
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        let bucket = format!(
+            "soku-unit-{}",
+            crate::ids::new_id(crate::ids::IdPrefix::Job).to_ascii_lowercase()
+        )
+        .replace('_', "-");
+        // moto creates a bucket on an unsigned PUT.
+        let created = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            created.status().is_success(),
+            "creating {bucket}: {created:?}"
+        );
+        let settings = S3Settings {
+            bucket: bucket.clone(),
+            endpoint: Some(endpoint.clone()),
+            region: "us-east-1".into(),
+            credentials: Some(crate::config::S3Credentials {
+                access_key_id: "testing".into(),
+                secret_access_key: "unit-test-secret".to_string().into(),
+            }),
+            allow_http: true,
+        };
+        let dir = scratch_dir();
+        let storage = Storage::s3(&settings, &dir).unwrap();
+        let debug = format!("{storage:?}");
+        assert!(!debug.contains("unit-test-secret"), "{debug}");
+        round_trip(&storage).await;
+        assert!(!dir.join("objects").exists(), "nothing is kept locally");
+        let listing = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(listing.contains("<KeyCount>0</KeyCount>"), "{listing}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

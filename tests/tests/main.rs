@@ -23,4 +23,5 @@ mod rate_limit;
 mod robustness;
 mod scale_out;
 mod shutdown;
+mod storage_s3;
 mod templates;

@@ -94,7 +94,7 @@ pub async fn run(
         db,
         redis,
         &settings,
-        Storage::local(&settings.data_dir)?,
+        Storage::from_settings(&settings)?,
     ));
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use super::MasterKey;
+use super::StorageBackend;
 use crate::address_policy::AddressPolicy;
 
 type Outcome<T> = Result<T, String>;
@@ -101,6 +102,42 @@ pub(super) fn master_key(value: String) -> Outcome<MasterKey> {
 /// A comma-separated list of CIDRs (`127.0.0.1/32, ::1/128`); empty allows nothing.
 pub(super) fn cidr_list(value: String) -> Outcome<AddressPolicy> {
     AddressPolicy::parse(&value)
+}
+
+/// Text that is not empty (nor only spaces), kept as it is.
+pub(super) fn not_empty(value: String) -> Outcome<String> {
+    if value.trim().is_empty() {
+        Err("must not be empty".to_string())
+    } else {
+        Ok(value)
+    }
+}
+
+/// `local` or `s3`.
+pub(super) fn storage_backend(value: String) -> Outcome<StorageBackend> {
+    match value.trim() {
+        "local" => Ok(StorageBackend::Local),
+        "s3" => Ok(StorageBackend::S3),
+        other => Err(format!("`{other}` is neither `local` nor `s3`")),
+    }
+}
+
+/// An S3 bucket name: 3 to 63 characters of lower-case letters, digits, `.` and `-`, starting and ending with
+/// a letter or digit.
+pub(super) fn bucket_name(value: String) -> Outcome<String> {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let bytes = value.as_bytes();
+    if (3..=63).contains(&bytes.len())
+        && bytes.iter().all(|&b| allowed(b))
+        && edge(bytes.first())
+        && edge(bytes.last())
+    {
+        Ok(value)
+    } else {
+        Err("must be a bucket name: 3..63 characters of [a-z0-9.-], starting and ending with a letter or digit"
+            .to_string())
+    }
 }
 
 /// `on` or `off` (also `true`/`false`, `1`/`0`).

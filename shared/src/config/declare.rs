@@ -34,7 +34,7 @@ pub(super) fn env_name(key: &str) -> String {
     }
 }
 
-/// What a raw setting holds: a whole number or text, optional or not. It tells how a default is written and how
+/// What a raw setting holds: a whole number or text, optional or not, or a yes-or-no. It tells how a default is written and how
 /// an environment variable's text is read (a number is parsed here, so the message is ours, not the library's;
 /// text stays text even when it looks like a number, as a hex master key may).
 pub(super) trait Kind: Default {
@@ -88,6 +88,20 @@ impl Kind for Option<String> {
     }
     fn from_env(text: &str) -> Result<Value, String> {
         Ok(Value::from(text))
+    }
+}
+
+impl Kind for bool {
+    type Literal = bool;
+    fn from_literal(literal: bool) -> bool {
+        literal
+    }
+    fn from_env(text: &str) -> Result<Value, String> {
+        match text.trim() {
+            "true" | "1" => Ok(Value::from(true)),
+            "false" | "0" => Ok(Value::from(false)),
+            _ => Err(format!("`{text}` is not `true` or `false`")),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ fn shown_default(
     match defaults.get(setting.key) {
         Some(serde_json::Value::String(s)) => format!("`{s}`"),
         Some(serde_json::Value::Number(n)) => format!("`{n}`"),
+        Some(serde_json::Value::Bool(b)) => format!("`{b}`"),
         other => panic!(
             "{}: the default is {other:?}; declare what the page shows (`shown \"…\"`)",
             setting.key

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use super::ConfigError;
 use super::MasterKey;
+use super::StorageBackend;
 use super::checks::*;
 use super::declare::{Kind, Setting, env_name, settings};
 use crate::address_policy::AddressPolicy;
@@ -23,7 +24,8 @@ settings! {
         redis_prefix: String = "soku" => String, redis_prefix;
         /// Postgres connections per process
         db_pool_size: u64 = 32 => u32, between(1, 1000);
-        /// local media storage
+        /// local media storage (`objects/`, with `SOKU_STORAGE_BACKEND=local`) and the workers' temporary
+        /// files (`tmp/`)
         data_dir: String = "data" => PathBuf, plain;
         /// 64 hex characters (32 bytes) sealing platform credentials: `openssl rand -hex 32`
         master_key: Option<String>, shown "none; required by `api`, `serve` and `admin integration add`"
@@ -77,6 +79,22 @@ settings! {
         /// `on`: a media URL in a post that is not this server's own is imported as media first (fetched,
         /// checked, served by Soku); `off`: such URLs are stored and passed on as given
         media_import: String = "on" => bool, on_off;
+        /// where media files are stored: `local` (under `SOKU_DATA_DIR/objects`) or `s3` (a bucket of S3 or of an
+        /// S3-compatible store; the API still serves the files)
+        storage_backend: String = "local" => StorageBackend, storage_backend;
+        /// the bucket, with `SOKU_STORAGE_BACKEND=s3`
+        s3_bucket: Option<String>, shown "none; required by `s3`" => Option<String>, optional(bucket_name);
+        /// the S3 API's base URL, for an S3-compatible store (`https://minio.internal:9000`)
+        s3_endpoint: Option<String>, shown "AWS's, for `SOKU_S3_REGION`" => Option<String>, optional(http_url);
+        /// the bucket's region (what requests are signed for; S3-compatible stores mostly accept any)
+        s3_region: String = "us-east-1" => String, not_empty;
+        /// the access key's id; set it with the secret, or neither: then credentials come from the AWS
+        /// environment (`AWS_ACCESS_KEY_ID`, a web identity, a container or instance role)
+        s3_access_key_id: Option<String>, shown "none" => Option<String>, optional(not_empty);
+        /// the access key's secret
+        s3_secret_access_key: Option<String>, shown "none" => Option<SecretString>, optional(plain);
+        /// allow an `http://` `SOKU_S3_ENDPOINT` (a store on the same host or a private network); else https only
+        s3_allow_http: bool = false => bool, plain;
     }
     group "Workers" {
         /// publish jobs one process runs at once, per platform queue

@@ -119,6 +119,44 @@ pub struct MediaSettings {
     pub failed_retention_hours: u64,
     /// `SOKU_MEDIA_IMPORT`: import a post's media URLs that are not this server's own.
     pub import: bool,
+    /// Where the files are kept.
+    pub storage: StorageSettings,
+}
+
+/// What `SOKU_STORAGE_BACKEND` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+/// Where media files are kept (see docs/media.md, "Storage").
+#[derive(Debug, Clone)]
+pub enum StorageSettings {
+    /// The local filesystem, under `SOKU_DATA_DIR/objects`.
+    Local,
+    /// A bucket of S3 or of an S3-compatible store.
+    S3(S3Settings),
+}
+
+/// An S3 bucket and how to reach it. Its `Debug` output never shows the secret.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// The S3 API's base URL; `None`: AWS's endpoint for the region.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// A static access key; `None`: the AWS environment's credentials.
+    pub credentials: Option<S3Credentials>,
+    /// Whether an `http://` endpoint may be used.
+    pub allow_http: bool,
+}
+
+/// An S3 access key: its id and its secret.
+#[derive(Debug, Clone)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
 }
 
 impl MediaSettings {
@@ -168,7 +206,7 @@ impl Settings {
         file: Option<&ConfigFile>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
-        Ok(Settings::from(sources::merge(file, env)?.check()?))
+        Settings::try_from(sources::merge(file, env)?.check()?)
     }
 
     /// The master key, or the error a process that must seal credentials stops with.
@@ -199,9 +237,14 @@ impl WorkerSettings {
     }
 }
 
-impl From<Checked> for Settings {
-    fn from(c: Checked) -> Settings {
-        Settings {
+impl TryFrom<Checked> for Settings {
+    type Error = ConfigError;
+
+    /// Assembles the checked settings; what no single setting's check can see (a setting another one requires)
+    /// is refused here.
+    fn try_from(c: Checked) -> Result<Settings, ConfigError> {
+        let storage = storage_settings(&c)?;
+        Ok(Settings {
             worker: WorkerSettings::from(&c),
             rate_limits: RateLimits {
                 trial: c.rate_limit_trial,
@@ -223,6 +266,7 @@ impl From<Checked> for Settings {
                 concurrency: c.concurrency_media,
                 failed_retention_hours: c.media_failed_retention_hours,
                 import: c.media_import,
+                storage,
             },
             public_url: c
                 .public_url
@@ -237,8 +281,61 @@ impl From<Checked> for Settings {
             schedule_tolerance_secs: c.schedule_tolerance_secs,
             db_pool_size: c.db_pool_size,
             log: c.log,
-        }
+        })
     }
+}
+
+/// The storage settings: with `s3`, the bucket is required, the key's id and secret go together, and an
+/// `http://` endpoint needs `SOKU_S3_ALLOW_HTTP`.
+fn storage_settings(c: &Checked) -> Result<StorageSettings, ConfigError> {
+    let refuse = |name: &str, message: &str| ConfigError {
+        name: name.into(),
+        message: message.into(),
+    };
+    if c.storage_backend == StorageBackend::Local {
+        return Ok(StorageSettings::Local);
+    }
+    let bucket = c.s3_bucket.clone().ok_or_else(|| {
+        refuse(
+            "SOKU_S3_BUCKET",
+            "is required when SOKU_STORAGE_BACKEND is `s3` (the bucket media files are kept in)",
+        )
+    })?;
+    let credentials = match (&c.s3_access_key_id, &c.s3_secret_access_key) {
+        (Some(id), Some(secret)) => Some(S3Credentials {
+            access_key_id: id.clone(),
+            secret_access_key: secret.clone(),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(refuse(
+                "SOKU_S3_SECRET_ACCESS_KEY",
+                "is required with SOKU_S3_ACCESS_KEY_ID",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(refuse(
+                "SOKU_S3_ACCESS_KEY_ID",
+                "is required with SOKU_S3_SECRET_ACCESS_KEY",
+            ));
+        }
+    };
+    if let Some(endpoint) = &c.s3_endpoint
+        && endpoint.starts_with("http://")
+        && !c.s3_allow_http
+    {
+        return Err(refuse(
+            "SOKU_S3_ENDPOINT",
+            "is an http:// URL: set SOKU_S3_ALLOW_HTTP=true to use it (or use https://)",
+        ));
+    }
+    Ok(StorageSettings::S3(S3Settings {
+        bucket,
+        endpoint: c.s3_endpoint.clone(),
+        region: c.s3_region.trim().to_string(),
+        credentials,
+        allow_http: c.s3_allow_http,
+    }))
 }
 
 impl From<&Checked> for WorkerSettings {

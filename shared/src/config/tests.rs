@@ -99,6 +99,7 @@ fn every_default_is_the_documented_one() {
         (10, 30)
     );
     assert_eq!((h.idle_timeout_secs, h.max_connections), (60, 1024));
+    assert!(matches!(s.media.storage, StorageSettings::Local));
 }
 
 #[test]
@@ -370,4 +371,94 @@ fn soku_config_names_the_file() {
         e.message.starts_with(&format!("cannot read {name}: ")),
         "{e}"
     );
+}
+
+#[test]
+fn storage_is_local_unless_s3_is_named() {
+    let s = from(&[("SOKU_S3_BUCKET", "ignored")]).unwrap();
+    assert!(matches!(s.media.storage, StorageSettings::Local));
+    assert_eq!(
+        refusal(&[("SOKU_STORAGE_BACKEND", "gcs")]),
+        "SOKU_STORAGE_BACKEND: `gcs` is neither `local` nor `s3`"
+    );
+}
+
+#[test]
+fn s3_storage_takes_its_settings() {
+    let s = from(&[
+        ("SOKU_STORAGE_BACKEND", "s3"),
+        ("SOKU_S3_BUCKET", "soku-media"),
+        ("SOKU_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+        ("SOKU_S3_ALLOW_HTTP", "true"),
+        ("SOKU_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("SOKU_S3_SECRET_ACCESS_KEY", "s3cr3t-value"),
+    ])
+    .unwrap();
+    let StorageSettings::S3(s3) = &s.media.storage else {
+        panic!("s3 storage: {:?}", s.media.storage);
+    };
+    assert_eq!(s3.bucket, "soku-media");
+    assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(s3.region, "us-east-1");
+    assert!(s3.allow_http);
+    let key = s3.credentials.as_ref().unwrap();
+    assert_eq!(key.access_key_id, "AKIDEXAMPLE");
+    assert_eq!(key.secret_access_key.expose_secret(), "s3cr3t-value");
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("s3cr3t"), "{debug}");
+
+    let s = with_file(
+        "storage_backend = \"s3\"\ns3_bucket = \"b.c-1\"\ns3_region = \"eu-west-3\"\ns3_allow_http = false\n",
+        &[],
+    )
+    .unwrap();
+    let StorageSettings::S3(s3) = &s.media.storage else {
+        panic!("s3 storage from the file");
+    };
+    assert_eq!(
+        (s3.bucket.as_str(), s3.region.as_str()),
+        ("b.c-1", "eu-west-3")
+    );
+    assert!(s3.credentials.is_none() && s3.endpoint.is_none() && !s3.allow_http);
+}
+
+#[test]
+fn s3_storage_refuses_what_it_cannot_use() {
+    let s3 = ("SOKU_STORAGE_BACKEND", "s3");
+    let bucket = ("SOKU_S3_BUCKET", "media");
+    assert_eq!(
+        refusal(&[s3]),
+        "SOKU_S3_BUCKET: is required when SOKU_STORAGE_BACKEND is `s3` (the bucket media files are kept in)"
+    );
+    assert_eq!(
+        refusal(&[s3, ("SOKU_S3_BUCKET", "Media_Files")]),
+        "SOKU_S3_BUCKET: must be a bucket name: 3..63 characters of [a-z0-9.-], starting and ending with a \
+         letter or digit"
+    );
+    assert_eq!(
+        refusal(&[s3, bucket, ("SOKU_S3_ACCESS_KEY_ID", "AKID")]),
+        "SOKU_S3_SECRET_ACCESS_KEY: is required with SOKU_S3_ACCESS_KEY_ID"
+    );
+    assert_eq!(
+        refusal(&[s3, bucket, ("SOKU_S3_SECRET_ACCESS_KEY", "x")]),
+        "SOKU_S3_ACCESS_KEY_ID: is required with SOKU_S3_SECRET_ACCESS_KEY"
+    );
+    assert_eq!(
+        refusal(&[s3, bucket, ("SOKU_S3_ENDPOINT", "http://127.0.0.1:9000")]),
+        "SOKU_S3_ENDPOINT: is an http:// URL: set SOKU_S3_ALLOW_HTTP=true to use it (or use https://)"
+    );
+    assert_eq!(
+        refusal(&[s3, bucket, ("SOKU_S3_ENDPOINT", "minio:9000")]),
+        "SOKU_S3_ENDPOINT: must be an http:// or https:// URL"
+    );
+    assert_eq!(
+        refusal(&[("SOKU_S3_ALLOW_HTTP", "yes")]),
+        "SOKU_S3_ALLOW_HTTP: `yes` is not `true` or `false`"
+    );
+    assert_eq!(
+        refusal(&[("SOKU_S3_REGION", " ")]),
+        "SOKU_S3_REGION: must not be empty"
+    );
+    let s = from(&[s3, bucket, ("SOKU_S3_ALLOW_HTTP", "1")]).unwrap();
+    assert!(matches!(&s.media.storage, StorageSettings::S3(s3) if s3.allow_http));
 }
