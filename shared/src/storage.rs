@@ -167,6 +167,18 @@ impl Storage {
 
     /// Copies `key` into a local file at `path`, streamed.
     pub async fn download(&self, key: &str, path: &Path) -> anyhow::Result<u64> {
+        if let Some(root) = &self.local_root {
+            // The local backend's objects are files: copy in one call (the kernel's copy), not through the
+            // store's 8 KiB reads (measured: 149 MB/s that way; docs/benchmarks.md, "Media").
+            let from = root.join(Key::from(key).as_ref());
+            return match tokio::fs::copy(&from, path).await {
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(anyhow::anyhow!("no object {key} in the media store"))
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
         let result = self.store.get(&Key::from(key)).await?;
         let mut stream = result.into_stream();
         let mut file = tokio::fs::File::create(path).await?;
