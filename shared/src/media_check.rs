@@ -12,6 +12,8 @@ pub struct Facts {
     pub mime: String,
     pub size_bytes: u64,
     pub duration_seconds: Option<f64>,
+    /// As displayed; `None` when unknown.
+    pub dimensions: Option<(u32, u32)>,
 }
 
 impl Facts {
@@ -20,6 +22,10 @@ impl Facts {
             mime: row.mime_type.clone().unwrap_or_default(),
             size_bytes: row.size_bytes.unwrap_or(0).max(0) as u64,
             duration_seconds: row.duration_seconds,
+            dimensions: match (row.width, row.height) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => Some((w as u32, h as u32)),
+                _ => None,
+            },
         }
     }
 
@@ -48,6 +54,10 @@ impl VideoFacts {
                 .as_ref()
                 .and_then(|p| p.0["durationSeconds"].as_f64())
                 .or(row.duration_seconds),
+            dimensions: row.rendition_probe.as_ref().and_then(|p| {
+                let dim = |k: &str| p.0[k].as_u64().map(|v| v as u32);
+                Some((dim("width")?, dim("height")?))
+            }),
         });
         VideoFacts {
             original: Facts::of(row),
@@ -134,6 +144,24 @@ pub fn check(platform: Platform, images: &[Facts], video: Option<&VideoFacts>) -
                 mb(max)
             ));
         }
+        if let Some((w, h)) = img.dimensions {
+            if let Some(a) = rule.aspect
+                && !a.allows(w, h)
+            {
+                out.push(format!(
+                    "image {n} is {w}x{h} (aspect ratio {:.2}:1); {p} takes images from {} (aspect ratio rule)",
+                    f64::from(w) / f64::from(h),
+                    a.describe()
+                ));
+            }
+            if let Some(min) = rule.min_width
+                && w < min
+            {
+                out.push(format!(
+                    "image {n} is {w} px wide; {p} takes images at least {min} px wide"
+                ));
+            }
+        }
     }
     if let Some(vf) = video {
         let rule = &r.video;
@@ -171,6 +199,24 @@ pub fn check(platform: Platform, images: &[Facts], video: Option<&VideoFacts>) -
                 mb(max)
             ));
         }
+        if let Some((w, h)) = v.dimensions {
+            if let Some(a) = rule.aspect
+                && !a.allows(w, h)
+            {
+                out.push(format!(
+                    "the video is {w}x{h} (aspect ratio {:.2}:1); {p} takes videos from {} (aspect ratio rule)",
+                    f64::from(w) / f64::from(h),
+                    a.describe()
+                ));
+            }
+            if let Some(min) = rule.min_side
+                && (w < min || h < min)
+            {
+                out.push(format!(
+                    "the video is {w}x{h}; {p} takes videos of at least {min}x{min}"
+                ));
+            }
+        }
         if let Some(d) = v.duration_seconds {
             if let Some(max) = rule.max_duration_ms
                 && d * 1000.0 > f64::from(max)
@@ -202,6 +248,7 @@ mod tests {
             mime: mime.into(),
             size_bytes: size,
             duration_seconds: d,
+            dimensions: None,
         }
     }
 
@@ -245,6 +292,37 @@ mod tests {
             "{out:?}"
         );
         assert!(check(Platform::Youtube, &[], Some(&v)).is_empty());
+    }
+
+    #[test]
+    fn aspect_ratio_and_size_rules_name_the_limits() {
+        let wide = Facts {
+            dimensions: Some((1920, 600)),
+            ..f("image/jpeg", 1 << 20, None)
+        };
+        let out = check(Platform::Instagram, std::slice::from_ref(&wide), None);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains("3.20:1") && out[0].contains("4:5 to 1.91:1"),
+            "{out:?}"
+        );
+        let square = Facts {
+            dimensions: Some((1080, 1080)),
+            ..wide.clone()
+        };
+        assert!(check(Platform::Instagram, &[square], None).is_empty());
+        let narrow = Facts {
+            dimensions: Some((200, 200)),
+            ..wide
+        };
+        assert!(check(Platform::Instagram, &[narrow], None)[0].contains("at least 320 px wide"));
+        let tall = plain(Facts {
+            dimensions: Some((100, 400)),
+            ..f("video/mp4", 1 << 20, Some(10.0))
+        });
+        let out = check(Platform::X, &[], Some(&tall));
+        assert!(out[0].contains("1:3 to 3:1"), "{out:?}");
+        assert!(check(Platform::Youtube, &[], Some(&tall)).is_empty());
     }
 
     #[test]

@@ -74,6 +74,41 @@ pub struct ImageRule {
     pub max_bytes: Option<u64>,
     pub gif_max_bytes: Option<u64>,
     pub mime_types: &'static [&'static str],
+    /// Width ÷ height as displayed, when the platform bounds it.
+    pub aspect: Option<Aspect>,
+    /// The narrowest width the platform takes, in pixels.
+    pub min_width: Option<u32>,
+}
+
+/// Bounds on width ÷ height, each a ratio `(w, h)`: `min` 4:5 is `(4, 5)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aspect {
+    pub min: (u32, u32),
+    pub max: (u32, u32),
+}
+
+impl Aspect {
+    /// Whether `width`×`height` is within the bounds (inclusive).
+    pub fn allows(self, width: u32, height: u32) -> bool {
+        let (w, h) = (u64::from(width), u64::from(height));
+        let (a, b) = (u64::from(self.min.0), u64::from(self.min.1));
+        let (c, d) = (u64::from(self.max.0), u64::from(self.max.1));
+        h > 0 && w * b >= a * h && w * d <= c * h
+    }
+
+    /// `4:5 to 1.91:1`.
+    pub fn describe(self) -> String {
+        let ratio = |(w, h): (u32, u32)| {
+            if w % h == 0 {
+                format!("{}:1", w / h)
+            } else if h == 100 {
+                format!("{}:1", f64::from(w) / 100.0)
+            } else {
+                format!("{w}:{h}")
+            }
+        };
+        format!("{} to {}", ratio(self.min), ratio(self.max))
+    }
 }
 
 /// The one video of a post. Checked once the file is fetched and probed (media worker / publish step), never at
@@ -85,6 +120,10 @@ pub struct VideoRule {
     pub max_duration_ms: Option<u32>,
     /// Accepted MIME types; `video/*` means any video type.
     pub mime_types: &'static [&'static str],
+    /// Width ÷ height as displayed, when the platform bounds it.
+    pub aspect: Option<Aspect>,
+    /// The smallest width and height the platform takes, in pixels.
+    pub min_side: Option<u32>,
     /// Only "platform-safe" video (H.264 High, yuv420p, ≤ 60 fps, even dimensions, AAC-LC, MP4 with faststart,
     /// closed GOP): a video that is not gets the platform-safe rendition (`media::rendition`).
     pub safe_only: bool,
@@ -134,6 +173,8 @@ const fn images(
         max_bytes,
         gif_max_bytes: None,
         mime_types: mime,
+        aspect: None,
+        min_width: None,
     }
 }
 
@@ -148,6 +189,8 @@ const fn video(
         min_duration_ms: min_ms,
         max_duration_ms: max_ms,
         mime_types: mime,
+        aspect: None,
+        min_side: None,
         // Every platform but YouTube (which takes any video file) documents H.264/AAC in MP4 as what it takes
         // (X media best practices; Meta's Reels and Threads video specs; LinkedIn's and TikTok's video specs).
         safe_only: true,
@@ -179,12 +222,17 @@ static RULES: [PlatformRules; 7] = [
             max_bytes: Some(5 * MB),              // X media upload docs
             gif_max_bytes: Some(15 * MB),         // X media upload docs
             mime_types: &["image/jpeg", "image/png", "image/gif", "image/webp"], // X media docs
+            aspect: None,
+            min_width: None,
         }),
         // X media best-practices docs (default accounts, video on a Post): 0.5 s–20 min, 8 GB. The old
-        // 512 MB / 140 s is now the DM video limit.
-        video: video(Some(8 * 1024 * MB),
-            Some(500), Some(1200 * SEC),
-            &["video/mp4", "video/quicktime"]),   // X media upload docs
+        // 512 MB / 140 s is now the DM video limit. Same docs: aspect ratio 1:3 to 3:1, at least 32x32.
+        video: VideoRule {
+            aspect: Some(Aspect { min: (1, 3), max: (3, 1) }),
+            min_side: Some(32),
+            ..video(Some(8 * 1024 * MB), Some(500), Some(1200 * SEC),
+                &["video/mp4", "video/quicktime"]) // X media upload docs
+        },
         title: None,
         posts_per_day: None,
     },
@@ -206,8 +254,12 @@ static RULES: [PlatformRules; 7] = [
         // 3p: 2,200 characters and ≤ 30 hashtags.
         text: TextRule { max_hashtags: Some(30), ..text(2200, Chars) },
         media: MediaNeed::ImageOrVideo,           // IG Content Publishing docs: no text-only posts
-        images: Some(images(10, Some(8 * MB),     // IG Content Publishing docs: carousel ≤ 10; 8 MB
-            &["image/jpeg"])),                    // IG Content Publishing docs: JPEG
+        images: Some(ImageRule {                  // IG Content Publishing docs: carousel ≤ 10; 8 MB; JPEG
+            // 3p (ayrshare media guidelines): feed images 4:5 to 1.91:1, at least 320 px wide.
+            aspect: Some(Aspect { min: (4, 5), max: (191, 100) }),
+            min_width: Some(320),
+            ..images(10, Some(8 * MB), &["image/jpeg"])
+        }),
         video: video(None, Some(3 * SEC), Some(900 * SEC), // 3p: reels 3 s–15 min
             &["video/mp4", "video/quicktime"]),
         title: None,

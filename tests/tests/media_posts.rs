@@ -404,3 +404,45 @@ async fn a_media_url_that_is_not_sokus_own_is_imported_and_the_platforms_get_sok
     // What the post says is what the client sent.
     assert_eq!(done["content"]["imageUrls"][0], external.as_str());
 }
+
+#[tokio::test]
+async fn an_image_outside_instagrams_aspect_ratio_is_refused_at_intake_naming_the_rule() {
+    let (env, acct, api) = setup().await;
+    let _worker = env.spawn_worker(&WorkerSpec::new()).await;
+    let banner = ffmpeg(
+        &env.dir.join("fixtures"),
+        "banner.jpg",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=1500x500",
+            "-frames:v",
+            "1",
+        ],
+    );
+    let id = upload(&api, &acct.test_key, "banner.jpg", &banner)
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = wait_media(&api, &acct.test_key, &id).await;
+    let post = json!({"post": {"content": {"text": "wide", "mediaType": "image",
+        "imageUrls": [m["url"]], "platform": ["x", "instagram"]}}});
+    let resp = api.post_json("/v1/posts", &acct.test_key, &post).await;
+    resp.error(400, "validation_error");
+    let fields = resp.failing_fields();
+    assert_eq!(
+        fields.len(),
+        1,
+        "only instagram bounds the aspect ratio: {}",
+        resp.text
+    );
+    assert_eq!(fields[0]["platform"], "instagram");
+    let message = fields[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("3.00:1") && message.contains("aspect ratio rule"),
+        "{message}"
+    );
+}
