@@ -308,14 +308,16 @@ impl Fetcher {
         Ok(parsed)
     }
 
-    /// The intake check of a host name: resolves it (within the connect timeout) and refuses it when any of
-    /// its addresses is refused, as a fetch would. A name that does not resolve (yet) is no refusal here: the
-    /// fetch decides, and may retry. The fetch checks again at every hop; this only answers early.
-    pub async fn check_host(&self, url: &Url) -> Result<(), FetchError> {
+    /// The intake check of a URL (`POST /v1/media`, an avatar, a post's imported media): [`Fetcher::check_url`],
+    /// then its host name resolved (within the connect timeout) and refused when any of its addresses is
+    /// refused, as a fetch would. A name that does not resolve (yet) is no refusal here: the fetch decides, and
+    /// may retry. The fetch checks again at every hop; this only answers early.
+    pub async fn check(&self, url: &str) -> Result<Url, FetchError> {
+        let parsed = self.check_url(url)?;
         let deadline = Instant::now() + self.inner.limits.connect_timeout;
-        match self.pin(url, deadline).await {
+        match self.pin(&parsed, deadline).await {
             Err(e @ FetchError::Refused { .. }) => Err(e),
-            _ => Ok(()),
+            _ => Ok(parsed),
         }
     }
 

@@ -67,6 +67,11 @@ impl<'a> ApiBuilder<'a> {
         self
     }
 
+    /// [`ApiBuilder::env`] for each pair.
+    pub fn envs(self, pairs: &[(&str, &str)]) -> Self {
+        pairs.iter().fold(self, |b, (k, v)| b.env(k, v))
+    }
+
     pub async fn spawn(self) -> ApiProc {
         let mut last_log = String::new();
         // A port found free can be taken by another test before the server binds it: try a few.

@@ -38,6 +38,11 @@ impl WorkerSpec {
         self
     }
 
+    /// [`WorkerSpec::env`] for each pair.
+    pub fn envs(self, pairs: &[(&str, &str)]) -> Self {
+        pairs.iter().fold(self, |s, (k, v)| s.env(k, v))
+    }
+
     pub fn sink(self, url: &str) -> Self {
         self.env("SOKU_SANDBOX_SINK_URL", url)
     }

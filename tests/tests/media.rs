@@ -399,16 +399,8 @@ async fn the_size_cap_holds_for_uploads_and_fetches() {
         ("SOKU_MEDIA_MAX_BYTES", "4096"),
         ("SOKU_FETCH_ALLOW_PRIVATE", "127.0.0.1/32"),
     ];
-    let mut b = env.api();
-    for (k, v) in cap {
-        b = b.env(k, v);
-    }
-    let api = b.spawn().await;
-    let mut spec = WorkerSpec::new();
-    for (k, v) in cap {
-        spec = spec.env(k, v);
-    }
-    let _worker = env.spawn_worker(&spec).await;
+    let api = env.api().envs(&cap).spawn().await;
+    let _worker = env.spawn_worker(&WorkerSpec::new().envs(&cap)).await;
     let big = png(&fixtures(&env));
     assert!(big.len() > 4096);
     upload(&api, &acct.test_key, "big.png", &big)

@@ -340,11 +340,7 @@ async fn a_media_url_that_is_not_sokus_own_is_imported_and_the_platforms_get_sok
         ("SOKU_MEDIA_IMPORT", "on"),
         ("SOKU_FETCH_ALLOW_PRIVATE", "127.0.0.1/32"),
     ];
-    let mut b = env.api();
-    for (k, v) in on {
-        b = b.env(k, v);
-    }
-    let api = b.spawn().await;
+    let api = env.api().envs(&on).spawn().await;
     let photo = soku_tests::media_files::jpeg(&env.dir.join("fixtures"));
     let server = FileServer::start(
         "127.0.0.1:0".parse().unwrap(),
@@ -385,12 +381,10 @@ async fn a_media_url_that_is_not_sokus_own_is_imported_and_the_platforms_get_sok
 
     let (sink, sink_url) = Sink::start("127.0.0.1:0".parse().unwrap()).await;
     // The workers hand the platforms Soku's URL of the import: they need SOKU_PUBLIC_URL, as the API has it.
-    let mut spec = WorkerSpec::new()
+    let spec = WorkerSpec::new()
         .sink(&sink_url)
-        .env("SOKU_PUBLIC_URL", api.url("").trim_end_matches('/'));
-    for (k, v) in on {
-        spec = spec.env(k, v);
-    }
+        .env("SOKU_PUBLIC_URL", api.url("").trim_end_matches('/'))
+        .envs(&on);
     let _worker = env.spawn_worker(&spec).await;
     let done = wait_post(&api, &acct.test_key, &post_id, PATIENCE, settled).await;
     assert_eq!(done["status"], "published", "{done:#}");

@@ -76,14 +76,8 @@ async fn media_in_an_s3_bucket_is_stored_served_with_ranges_and_deleted() {
     let env = TestEnv::new().await;
     let acct = env.active_account().await;
     let settings = s3_settings(&endpoint, &bucket);
-    let mut api = env.api();
-    let mut spec = WorkerSpec::new();
-    for (k, v) in settings {
-        api = api.env(k, v);
-        spec = spec.env(k, v);
-    }
-    let api = api.spawn().await;
-    let worker = env.spawn_worker(&spec).await;
+    let api = env.api().envs(&settings).spawn().await;
+    let worker = env.spawn_worker(&WorkerSpec::new().envs(&settings)).await;
 
     let video = mp4(&env.dir.join("fixtures"));
     let created = upload(&api, &acct.test_key, "clip.mp4", &video).await;
@@ -178,11 +172,11 @@ async fn a_bucket_that_does_not_exist_fails_the_upload_not_the_server() {
     let env = TestEnv::new().await;
     let acct = env.active_account().await;
     let missing = format!("soku-none-{}", random_alnum(12).to_ascii_lowercase());
-    let mut api = env.api();
-    for (k, v) in s3_settings(&endpoint, &missing) {
-        api = api.env(k, v);
-    }
-    let api = api.spawn().await;
+    let api = env
+        .api()
+        .envs(&s3_settings(&endpoint, &missing))
+        .spawn()
+        .await;
     let video = mp4(&env.dir.join("fixtures"));
     upload(&api, &acct.test_key, "clip.mp4", &video)
         .await

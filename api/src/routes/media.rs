@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 use soku_shared::{
     ids::{IdPrefix, new_id, random_base62},
     jobs::ProcessMedia,
-    media::{Sniffed, sniff},
+    media::{
+        Sniffed, rendition, sniff,
+        urls::{derived_url, file_url},
+    },
     post::fmt_time,
     redis_keys::media_queue,
     status::MediaStatus,
@@ -126,18 +129,13 @@ impl MediaView {
             thumbnail_url: row
                 .thumbnail_key
                 .as_ref()
-                .map(|_| format!("{}/media/{}/thumbnail.jpg", base(public_url), row.token)),
+                .map(|_| derived_url(public_url, row, "thumbnail.jpg")),
             rendition: match (&row.rendition_key, &row.rendition_error) {
                 (None, None) => None,
                 (key, error) => Some(RenditionView {
-                    url: key.as_ref().map(|_| {
-                        format!(
-                            "{}/media/{}/{}",
-                            base(public_url),
-                            row.token,
-                            soku_shared::media::rendition::FILE_NAME
-                        )
-                    }),
+                    url: key
+                        .as_ref()
+                        .map(|_| derived_url(public_url, row, rendition::FILE_NAME)),
                     size_bytes: row.rendition_size,
                     probe: row.rendition_probe.as_ref().map(|p| p.0.clone()),
                     error: error.clone(),
@@ -160,22 +158,6 @@ impl MediaView {
             ready_at: row.ready_at.map(fmt_time),
         }
     }
-}
-
-fn base(public_url: &str) -> &str {
-    public_url.trim_end_matches('/')
-}
-
-/// The public URL of a media file. It never changes: a URL handed out while the file was processing stays
-/// the URL of the finished file. A rendered template's ends in `.png` (its type is known from the start); the
-/// file route takes any token with or without an extension.
-pub fn file_url(public_url: &str, row: &MediaRow) -> String {
-    let ext = if row.template_slug.is_some() {
-        ".png"
-    } else {
-        ""
-    };
-    format!("{}/media/{}{ext}", base(public_url), row.token)
 }
 
 /// A new unguessable token for a public file URL: 32 base62 characters (190 bits).
@@ -308,13 +290,9 @@ async fn url_field(state: &AppState, body: &Value) -> ApiResult<String> {
             format!("is {} characters long; at most {MAX_URL_LEN}", url.len()),
         ));
     }
-    let parsed = state
-        .fetcher
-        .check_url(&url)
-        .map_err(|e| ApiError::field("url", e.to_string()))?;
     state
         .fetcher
-        .check_host(&parsed)
+        .check(&url)
         .await
         .map_err(|e| ApiError::field("url", e.to_string()))?;
     Ok(url)

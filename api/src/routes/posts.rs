@@ -9,6 +9,7 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{Value, json};
+use soku_shared::media::urls::own_token;
 use soku_shared::media_check::{self, Facts, VideoFacts};
 use soku_shared::status::MediaStatus;
 use soku_shared::store::media as media_store;
@@ -164,15 +165,6 @@ struct PostMedia {
     imports: Vec<(String, String)>,
 }
 
-/// The token of a URL of this server's media files (`SOKU_PUBLIC_URL/media/<token>[.ext]`), if it is one.
-fn own_token<'a>(public_url: &str, url: &'a str) -> Option<&'a str> {
-    let rest = url
-        .strip_prefix(public_url.trim_end_matches('/'))?
-        .strip_prefix("/media/")?;
-    let token = rest.split(['.', '?', '#']).next()?;
-    (!token.is_empty() && !token.contains('/')).then_some(token)
-}
-
 /// Resolves the post's media URLs that are Soku's own: each must name media of the caller (in the key's mode)
 /// that has not failed; media already ready is checked against every target's media rules now (every failure
 /// reported, per target); media still processing makes the post wait (checked when it is ready). Other URLs
@@ -289,12 +281,8 @@ async fn imports(
         if out.iter().any(|(_, u)| u == url) {
             continue;
         }
-        let checked = match state.fetcher.check_url(url) {
-            Ok(parsed) => state.fetcher.check_host(&parsed).await,
-            Err(e) => Err(e),
-        };
-        match checked {
-            Ok(()) => out.push((new_id(IdPrefix::Media), url.to_string())),
+        match state.fetcher.check(url).await {
+            Ok(_) => out.push((new_id(IdPrefix::Media), url.to_string())),
             Err(e) => errors.push(FieldError {
                 field: field.clone(),
                 message: format!("cannot be imported as media: {e}"),

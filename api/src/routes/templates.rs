@@ -243,13 +243,9 @@ async fn render_and_store(
 /// The avatar's bytes, fetched under the same rules as any media URL, with a small cap.
 async fn fetch_avatar(state: &AppState, url: &str) -> ApiResult<Vec<u8>> {
     let field = "config.avatarUrl";
-    let parsed = state
-        .fetcher
-        .check_url(url)
-        .map_err(|e| ApiError::field(field, e.to_string()))?;
     state
         .fetcher
-        .check_host(&parsed)
+        .check(url)
         .await
         .map_err(|e| ApiError::field(field, e.to_string()))?;
     let fetcher = state.fetcher.with_max_bytes(AVATAR_MAX_BYTES);

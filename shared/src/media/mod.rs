@@ -30,6 +30,7 @@ pub mod probe;
 pub mod rendition;
 pub mod sniff;
 pub mod thumbnail;
+pub mod urls;
 
 pub use probe::{Probe, ProbeError, ProbeLimits};
 pub use sniff::{Kind, Sniffed};

@@ -12,7 +12,7 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use soku_shared::jobs::PublishTarget;
-use soku_shared::media::rendition;
+use soku_shared::media::urls::{file_url, rendition_of, token_in};
 use soku_shared::media_check::{self, Facts, VideoFacts};
 use soku_shared::metrics;
 use soku_shared::platform::Platform;
@@ -197,7 +197,7 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
     // A URL of Soku's own names its media by token; an imported URL by the media's source URL.
     let find = |url: &str| {
         rows.iter()
-            .find(|m| token_of(url) == Some(m.token.as_str()))
+            .find(|m| token_in(url) == Some(m.token.as_str()))
             .or_else(|| rows.iter().find(|m| m.source_url.as_deref() == Some(url)))
     };
     let mut published_images: Vec<String> = Vec::new();
@@ -220,7 +220,7 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
         };
         // Soku's own URL of the file: the post's, when it named the file so; else (an imported URL) made from
         // SOKU_PUBLIC_URL, which the workers must share with the API.
-        let own = if token_of(url) == Some(m.token.as_str()) {
+        let own = if token_in(url) == Some(m.token.as_str()) {
             url.to_string()
         } else {
             file_url(&ctx.public_url, m)
@@ -252,7 +252,7 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
                 )));
             }
             MediaStatus::Ready if what == "the video" => {
-                video_facts = Some((VideoFacts::of(m), copy_url(&own)));
+                video_facts = Some((VideoFacts::of(m), rendition_of(&own)));
             }
             MediaStatus::Ready => image_facts.push(Facts::of(m)),
         }
@@ -284,36 +284,6 @@ async fn media_check(ctx: &Ctx, t: &Leased) -> anyhow::Result<Checked> {
             broken.join("; ")
         ),
     )))
-}
-
-/// The public URL of a media file (as the API hands it out; a template's ends in `.png`).
-fn file_url(public_url: &str, m: &media_store::MediaRow) -> String {
-    let ext = if m.template_slug.is_some() {
-        ".png"
-    } else {
-        ""
-    };
-    format!(
-        "{}/media/{}{ext}",
-        public_url.trim_end_matches('/'),
-        m.token
-    )
-}
-
-/// The URL of the rendition of the media at `url` (`…/media/<token>[.ext]` → `…/media/<token>/h264.mp4`).
-fn copy_url(url: &str) -> String {
-    let cut = url.rfind("/media/").map_or(url.len(), |at| {
-        let rest = &url[at + "/media/".len()..];
-        at + "/media/".len() + rest.find(['.', '/', '?', '#']).unwrap_or(rest.len())
-    });
-    format!("{}/{}", &url[..cut], rendition::FILE_NAME)
-}
-
-/// The token of a Soku media URL (`…/media/<token>` or `…/media/<token>.png`).
-fn token_of(url: &str) -> Option<&str> {
-    let rest = &url[url.rfind("/media/")? + "/media/".len()..];
-    let token = rest.split(['.', '/', '?', '#']).next()?;
-    (!token.is_empty()).then_some(token)
 }
 
 /// A dead token: refresh once; when that works, the next attempt goes out at once.
