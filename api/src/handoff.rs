@@ -43,3 +43,23 @@ pub async fn hand_over_post(
     );
     let _ = push.await;
 }
+
+/// Hands `jobs` (already durable in Postgres) to queue `name` of the workers, as its own task; what Redis does
+/// not take is marked for the reconciler, and a failure to mark is logged, never returned.
+pub async fn hand_over_jobs<T: soku_shared::jobs::Payload>(
+    state: &AppState,
+    name: String,
+    jobs: Vec<T>,
+) {
+    let state = state.clone();
+    let push = tokio::spawn(
+        async move {
+            let mut redis = state.redis();
+            if let Err(e) = hand_over(&mut redis, &state.db, &name, &jobs).await {
+                tracing::warn!(error = %e, "could not mark the jobs; the reconciler will find them");
+            }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    let _ = push.await;
+}

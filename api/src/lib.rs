@@ -48,6 +48,14 @@ pub fn router(state: AppState) -> Router {
         .route("/media", post(media::create).get(media::list))
         .route("/media/{id}", get(media::get).delete(media::delete))
         .route("/templates", post(templates::render).get(templates::list))
+        .route(
+            "/ai/transcribe",
+            post(transcribe::create).get(transcribe::list),
+        )
+        .route("/ai/transcribe/{id}", get(transcribe::get))
+        .route("/ai/transcribe/{id}/cancel", post(transcribe::cancel))
+        .route("/credits", get(credits::get))
+        .route("/credits/ledger", get(credits::ledger))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::layer));
     Router::new()
         .nest("/v1", v1)

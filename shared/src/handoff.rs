@@ -38,13 +38,15 @@ pub async fn hand_over<T: Payload>(
 }
 
 async fn mark_not_handed_over<T: Payload>(db: &Db, jobs: &[T]) -> Result<(), sqlx::Error> {
-    let (mut targets, mut media) = (Vec::new(), Vec::new());
+    let (mut targets, mut media, mut transcriptions) = (Vec::new(), Vec::new(), Vec::new());
     for job in jobs {
         match job.row() {
             Row::Target(id) => targets.push(id.to_string()),
             Row::Media(id) => media.push(id.to_string()),
+            Row::Transcription(id) => transcriptions.push(id.to_string()),
         }
     }
     publish::unmark_targets(db, &targets).await?;
-    store::media::unmark(db, &media).await
+    store::media::unmark(db, &media).await?;
+    store::transcriptions::unmark(db, &transcriptions).await
 }

@@ -22,12 +22,22 @@ pub struct ProcessMedia {
     pub request_id: String,
 }
 
+/// Transcribe one recording (a media object's audio). Safe to run twice: the worker first takes a lease on the
+/// job row, which only an unfinished job with no live lease grants; chunks already done are never redone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcribe {
+    pub job_id: String,
+    pub request_id: String,
+}
+
 /// The Postgres row a job stands for: a push Redis refuses leaves that row marked "not handed over", so the
 /// reconciler hands it over again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row<'a> {
     Target(&'a str),
     Media(&'a str),
+    Transcription(&'a str),
 }
 
 /// What every job payload is: serializable, re-runnable (it holds ids, never content), tied to one row in
@@ -51,6 +61,15 @@ impl Payload for PublishTarget {
 impl Payload for ProcessMedia {
     fn row(&self) -> Row<'_> {
         Row::Media(&self.media_id)
+    }
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl Payload for Transcribe {
+    fn row(&self) -> Row<'_> {
+        Row::Transcription(&self.job_id)
     }
     fn request_id(&self) -> &str {
         &self.request_id

@@ -25,4 +25,5 @@ pub mod storage;
 pub mod store;
 pub mod templates;
 pub mod text;
+pub mod transcription;
 pub mod validate;

@@ -14,6 +14,11 @@ pub fn media_queue(prefix: &str) -> String {
     format!("{prefix}:media")
 }
 
+/// The transcription jobs' queue.
+pub fn transcribe_queue(prefix: &str) -> String {
+    format!("{prefix}:transcribe")
+}
+
 /// A queue's jobs waiting to be taken: a sorted set of payloads, scored by the time (ms) they may run from.
 pub fn ready(queue: &str) -> String {
     format!("{queue}:ready")

@@ -79,6 +79,44 @@ status_enum!(
     }
 );
 
+status_enum!(
+    /// A transcription job: `queued` (waiting for its media, or for a worker), `processing`, then `completed`,
+    /// `failed` or `canceled`; the last three are final and its credits settled.
+    TranscriptionStatus {
+        Queued => "queued",
+        Processing => "processing",
+        Completed => "completed",
+        Failed => "failed",
+        Canceled => "canceled",
+    }
+);
+
+status_enum!(
+    /// What one credit ledger row did: `grant` (an operator's), `reserve` (held for a job at intake), `charge`
+    /// (the job's real cost), `release` (what a job did not use, or all of it when it failed or was canceled),
+    /// `refund` and `adjustment` (an operator's corrections).
+    LedgerKind {
+        Grant => "grant",
+        Reserve => "reserve",
+        Charge => "charge",
+        Release => "release",
+        Refund => "refund",
+        Adjustment => "adjustment",
+    }
+);
+
+impl TranscriptionStatus {
+    /// Final: the job will not run again and its credits are settled.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TranscriptionStatus::Completed
+                | TranscriptionStatus::Failed
+                | TranscriptionStatus::Canceled
+        )
+    }
+}
+
 impl TargetStatus {
     /// Whether a target may move from `self` to `next`:
     /// - `pending` / `retrying` (due) → `publishing` when a worker takes the lease; → `canceled` with the post;
@@ -185,6 +223,9 @@ mod tests {
             "../migrations/20261203000002_batch_plans.sql",
             "src/store/media.rs",
             "../migrations/20261203000003_media.sql",
+            "src/store/transcriptions.rs",
+            "src/store/credits.rs",
+            "../migrations/20261205000001_transcription.sql",
         ];
         // Error codes written beside an outcome, not states.
         let not_states = ["outcome_unknown", "worker_lost"];
@@ -206,7 +247,9 @@ mod tests {
                         PostStatus::parse(word).is_some()
                             || TargetStatus::parse(word).is_some()
                             || AttemptOutcome::parse(word).is_some()
-                            || MediaStatus::parse(word).is_some(),
+                            || MediaStatus::parse(word).is_some()
+                            || TranscriptionStatus::parse(word).is_some()
+                            || LedgerKind::parse(word).is_some(),
                         "{file}:{}: '{word}' is no post, target, attempt or media state",
                         n + 1
                     );

@@ -240,6 +240,46 @@ impl Storage {
         Ok(keys.len())
     }
 
+    /// The media ids that have files in storage, none of them written in the last `older_than`: candidates for
+    /// the orphan sweep (files whose media row is gone: a delete whose file removal failed, a crash between
+    /// an upload and its row). A recent write may belong to an upload whose row is about to be inserted.
+    pub async fn quiet_media_ids(
+        &self,
+        older_than: std::time::Duration,
+    ) -> anyhow::Result<Vec<String>> {
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+        let mut newest: std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>> =
+            Default::default();
+        let mut listing = self.store.list(Some(&Key::from("media")));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            let Some(id) = meta.location.parts().nth(1) else {
+                continue;
+            };
+            let at = newest
+                .entry(id.as_ref().to_string())
+                .or_insert(meta.last_modified);
+            *at = (*at).max(meta.last_modified);
+        }
+        Ok(newest
+            .into_iter()
+            .filter(|(_, at)| *at < cutoff)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Whether the backend answers (a bucket that exists and takes these credentials, a readable local
+    /// folder): one listing of a prefix that holds nothing. (A lookup of a missing key would not do: a bucket
+    /// that does not exist answers it with the same 404.)
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let mut listing = self.store.list(Some(&Key::from("soku-readiness-check")));
+        match listing.next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e.into()),
+        }
+    }
+
     /// Removes temporary files older than `older_than` (left by a worker that died mid-job).
     pub async fn sweep_tmp(&self, older_than: std::time::Duration) -> anyhow::Result<usize> {
         let mut removed = 0;

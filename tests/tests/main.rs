@@ -25,3 +25,4 @@ mod scale_out;
 mod shutdown;
 mod storage_s3;
 mod templates;
+mod transcription;

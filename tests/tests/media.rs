@@ -566,6 +566,21 @@ async fn failed_media_past_its_retention_is_removed_with_its_files() {
         .execute(&db)
         .await
         .unwrap();
+    // Files whose media row is gone (a delete whose file removal failed, a crash between an upload and its
+    // row): removed once nothing has written them for 6 hours; a recent one may be an upload in flight.
+    let media_dir = env.dir.join("data/objects/media");
+    let orphan = |name: &str, age_hours: u64| {
+        let dir = media_dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("original")).unwrap();
+        file.set_modified(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(age_hours * 3600),
+        )
+        .unwrap();
+        dir
+    };
+    let old_orphan = orphan("media_orphanedlongago", 7);
+    let new_orphan = orphan("media_uploadinflight", 1);
     worker.kill9();
     let _worker = env
         .spawn_worker(&WorkerSpec::new().env("SOKU_FETCH_ALLOW_PRIVATE", "127.0.0.1/32"))
@@ -584,4 +599,15 @@ async fn failed_media_past_its_retention_is_removed_with_its_files() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(!objects.exists(), "{} still exists", objects.display());
+    while old_orphan.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an orphaned file 7 hours old is never removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        new_orphan.join("original").exists(),
+        "a recent file is kept"
+    );
 }

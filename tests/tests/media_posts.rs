@@ -333,6 +333,51 @@ async fn an_hevc_video_gets_an_h264_rendition_that_only_the_platforms_needing_it
 }
 
 #[tokio::test]
+async fn a_video_larger_than_1920_px_gets_a_scaled_down_rendition() {
+    let env = TestEnv::new().await;
+    let acct = env.active_account().await;
+    let api = env.spawn_api().await;
+    let _worker = env.spawn_worker(&WorkerSpec::new()).await;
+    let dir = env.dir.join("fixtures");
+    // H.264 and otherwise safe, but 1440p: more than the 1920 px long side the platforms list.
+    let big = ffmpeg(
+        &dir,
+        "1440p.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=2560x1440:rate=5:duration=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let id = upload(&api, &acct.test_key, "1440p.mp4", &big)
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = wait_media(&api, &acct.test_key, &id).await;
+    assert_eq!(m["status"], "ready", "{m}");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(2560), Some(1440)),
+        "{m}"
+    );
+    let copy = &m["rendition"]["probe"];
+    assert_eq!(
+        (copy["width"].as_u64(), copy["height"].as_u64()),
+        (Some(1920), Some(1080)),
+        "scaled to 1920 px wide, aspect ratio kept: {m}"
+    );
+}
+
+#[tokio::test]
 async fn a_media_url_that_is_not_sokus_own_is_imported_and_the_platforms_get_sokus_copy() {
     let env = TestEnv::new().await;
     let acct = env.active_account().await;

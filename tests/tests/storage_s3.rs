@@ -78,6 +78,7 @@ async fn media_in_an_s3_bucket_is_stored_served_with_ranges_and_deleted() {
     let settings = s3_settings(&endpoint, &bucket);
     let api = env.api().envs(&settings).spawn().await;
     let worker = env.spawn_worker(&WorkerSpec::new().envs(&settings)).await;
+    api.get("/readyz").send().await.expect(200);
 
     let video = mp4(&env.dir.join("fixtures"));
     let created = upload(&api, &acct.test_key, "clip.mp4", &video).await;
@@ -183,6 +184,19 @@ async fn a_bucket_that_does_not_exist_fails_the_upload_not_the_server() {
         .error(500, "internal_error");
     tokio::time::sleep(Duration::from_millis(100)).await;
     api.assert_healthy().await;
+    // Not ready, and /readyz says why.
+    let ready = api.get("/readyz").send().await;
+    ready.error(503, "unavailable");
+    assert_eq!(
+        ready.json["error"]["details"]["storage"], "unreachable",
+        "{}",
+        ready.json
+    );
+    assert_eq!(
+        ready.json["error"]["details"]["postgres"], "ok",
+        "{}",
+        ready.json
+    );
     let log = api.log();
     assert!(
         log.contains(&missing) && log.contains("internal error"),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
-use soku_shared::config::{MediaSettings, Settings, WorkerSettings};
+use soku_shared::config::{MediaSettings, Settings, TranscriptionSettings, WorkerSettings};
 use soku_shared::fetch::Fetcher;
 use soku_shared::status::PostStatus;
 use soku_shared::storage::Storage;
@@ -38,6 +38,9 @@ pub struct Ctx {
     pub storage: Storage,
     /// Fetches media URLs, refusing private addresses (`SOKU_FETCH_ALLOW_PRIVATE` aside).
     pub fetcher: Fetcher,
+    pub transcription: TranscriptionSettings,
+    /// The speech-to-text provider (`SOKU_TRANSCRIPTION_URL`); `None` when none is configured.
+    pub transcriber: Option<soku_shared::transcription::Provider>,
     /// This process's name: unique per process (host, pid, random), so that a restarted process never
     /// collides with the registration of the one before it (docs/architecture.md, queue note a). Also the
     /// owner of its leases.
@@ -54,9 +57,22 @@ impl Ctx {
         let media = settings.media.clone();
         let fetcher = media.fetcher();
         let public_url = settings.public_url.clone();
+        let transcription = settings.transcription.clone();
+        let transcriber = transcription.url.clone().and_then(|url| {
+            soku_shared::transcription::Provider::new(
+                url,
+                transcription.api_key.clone(),
+                std::time::Duration::from_secs(transcription.timeout_secs),
+                transcription.max_attempts,
+            )
+            .map_err(|e| tracing::error!(error = %e, "transcription is off"))
+            .ok()
+        });
         let (redis_url, prefix) = (settings.redis_url(), settings.redis_prefix.as_str());
         Ctx {
             fetcher,
+            transcription,
+            transcriber,
             media,
             public_url,
             storage,

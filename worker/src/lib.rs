@@ -1,5 +1,5 @@
 //! Soku's workers: publish (one target, one queue per platform), media (fetch, probe and thumbnail one media
-//! file) and the reconciler (due scheduled posts, hand-overs, retries, expired leases, unknown outcomes, Redis
+//! file), transcribe (speech to text of one media's audio, settled in credits) and the reconciler (due scheduled posts, hand-overs, retries, expired leases, unknown outcomes, Redis
 //! loss, media cleanup). The API pushes an immediate post's
 //! targets straight to their queues; there is no dispatch step.
 //!
@@ -25,7 +25,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use soku_shared::config::Settings;
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::{media_queue, publish_queue};
+use soku_shared::redis_keys::{media_queue, publish_queue, transcribe_queue};
 use soku_shared::storage::Storage;
 use soku_shared::store::Db;
 use tokio::sync::watch;
@@ -33,16 +33,18 @@ use tokio::sync::watch;
 use context::Ctx;
 use jobs::media::ProcessMediaJob;
 use jobs::publish::Publish;
+use jobs::transcribe::TranscribeJob;
 use supervise::serve;
 
 /// The queues a worker process can serve: `publish` means every platform's publish queue, `publish:<platform>`
 /// one of them.
-pub const QUEUES: &[&str] = &["publish", "media", "reconcile"];
+pub const QUEUES: &[&str] = &["publish", "media", "transcribe", "reconcile"];
 
 /// What `--queues` asked for.
 struct Served {
     publish: Vec<Platform>,
     media: bool,
+    transcribe: bool,
     reconcile: bool,
 }
 
@@ -53,6 +55,7 @@ fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
     let mut served = Served {
         publish: Vec::new(),
         media: false,
+        transcribe: false,
         reconcile: false,
     };
     for q in queues {
@@ -60,6 +63,7 @@ fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
             "publish" => served.publish.extend(Platform::ALL),
             "reconcile" => served.reconcile = true,
             "media" => served.media = true,
+            "transcribe" => served.transcribe = true,
             "dispatch" => {
                 tracing::info!(
                     "queue `dispatch` is served as `reconcile` (there is no dispatch step any more)"
@@ -69,7 +73,7 @@ fn parse_queues(queues: &[String]) -> anyhow::Result<Served> {
             other => match other.strip_prefix("publish:").and_then(Platform::parse) {
                 Some(p) => served.publish.push(p),
                 None => anyhow::bail!(
-                    "unknown queue `{other}`; expected some of publish, publish:<platform>, media, reconcile (dispatch: an old name of reconcile)"
+                    "unknown queue `{other}`; expected some of publish, publish:<platform>, media, transcribe, reconcile (dispatch: an old name of reconcile)"
                 ),
             },
         }
@@ -113,6 +117,14 @@ pub async fn run(
             ctx.clone(),
             media_queue(prefix),
             ctx.media.concurrency,
+            stop.clone(),
+        ));
+    }
+    if served.transcribe {
+        tasks.spawn(serve::<TranscribeJob>(
+            ctx.clone(),
+            transcribe_queue(prefix),
+            ctx.transcription.concurrency,
             stop.clone(),
         ));
     }

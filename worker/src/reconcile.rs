@@ -21,13 +21,15 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use soku_shared::handoff::hand_over;
+use soku_shared::jobs::Transcribe;
 use soku_shared::jobs::{ProcessMedia, PublishTarget};
 use soku_shared::platform::Platform;
-use soku_shared::redis_keys::{media_queue, publish_queue};
+use soku_shared::redis_keys::{media_queue, publish_queue, transcribe_queue};
 use soku_shared::status::TargetStatus;
 use soku_shared::storage::media_prefix;
 use soku_shared::store::media as media_store;
 use soku_shared::store::publish::{self as store, Handoff, Leased, Settle};
+use soku_shared::store::transcriptions;
 use soku_shared::{metrics, redis_queue};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -42,6 +44,10 @@ const BATCH: usize = 1000;
 const MAX_CHECKS: i32 = 10;
 /// How often failed media and stale temporary files are cleaned up.
 const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+/// How often storage is listed for files whose media row is gone.
+const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Files younger than this are never orphans (an upload's files are written before its row).
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(6 * 3600);
 /// A temporary file older than this belongs to no running job (the longest, a fetch, is bounded far below).
 const TMP_MAX_AGE: Duration = Duration::from_secs(6 * 3600);
 
@@ -49,6 +55,7 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(ctx.cfg.reconcile_interval_ms);
     let mut failing = false;
     let mut last_cleanup: Option<Instant> = None;
+    let mut last_sweep: Option<Instant> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -58,6 +65,12 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             result = cleanup(&ctx).await;
             if result.is_ok() {
                 last_cleanup = Some(Instant::now());
+            }
+        }
+        if result.is_ok() && last_sweep.is_none_or(|t| t.elapsed() >= ORPHAN_SWEEP_EVERY) {
+            result = sweep_orphans(&ctx).await;
+            if result.is_ok() {
+                last_sweep = Some(Instant::now());
             }
         }
         match (&result, failing) {
@@ -92,6 +105,28 @@ async fn tick(ctx: &Ctx) -> anyhow::Result<()> {
     }
     check_unknown(ctx).await?;
     hand_over_media(ctx).await?;
+    hand_over_transcriptions(ctx).await?;
+    Ok(())
+}
+
+/// Transcription jobs due for a hand-over go to the transcribe queue, as far as it has room.
+async fn hand_over_transcriptions(ctx: &Ctx) -> anyhow::Result<()> {
+    let name = transcribe_queue(&ctx.prefix);
+    let mut conn = ctx.redis.clone();
+    let room = redis_queue::room(&mut conn, &name).await?.min(BATCH);
+    if room == 0 {
+        return Ok(());
+    }
+    let due =
+        transcriptions::claim_to_hand_over(&ctx.db, ctx.cfg.requeue_after_secs as f64, room as i64)
+            .await?;
+    let jobs: Vec<Transcribe> = due
+        .into_iter()
+        .map(|(job_id, request_id)| Transcribe { job_id, request_id })
+        .collect();
+    if !jobs.is_empty() {
+        hand_over(&mut conn, &ctx.db, &name, &jobs).await?;
+    }
     Ok(())
 }
 
@@ -139,9 +174,33 @@ async fn cleanup(ctx: &Ctx) -> anyhow::Result<()> {
             break;
         }
     }
+    // A safety net for transcription jobs whose media finished while they were being accepted.
+    crate::jobs::transcribe::media_settled(ctx, None).await?;
     let swept = ctx.storage.sweep_tmp(TMP_MAX_AGE).await?;
     if swept > 0 {
         tracing::info!(files = swept, "stale temporary media files removed");
+    }
+    Ok(())
+}
+
+/// Deletes files in storage whose media row is gone and that nothing wrote for [`ORPHAN_MIN_AGE`]: a delete
+/// whose file removal failed (the row goes first, in its transaction), a crash between an upload and its row,
+/// a rendition finished after its media was deleted. Lists the whole `media/` prefix, so it runs hourly.
+async fn sweep_orphans(ctx: &Ctx) -> anyhow::Result<()> {
+    let quiet = ctx.storage.quiet_media_ids(ORPHAN_MIN_AGE).await?;
+    let mut removed = 0;
+    for ids in quiet.chunks(1000) {
+        for id in media_store::missing(&ctx.db, ids).await? {
+            ctx.storage.delete_prefix(&media_prefix(&id)).await?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        metrics::event("media_orphans_removed", removed);
+        tracing::info!(
+            media = removed,
+            "files of deleted media removed from storage"
+        );
     }
     Ok(())
 }
@@ -159,7 +218,8 @@ async fn redis_lost(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     let targets = store::forget_handoffs(&ctx.db).await?;
-    let media = media_store::forget_handoffs(&ctx.db).await?;
+    let media = media_store::forget_handoffs(&ctx.db).await?
+        + transcriptions::forget_handoffs(&ctx.db).await?;
     let _: () = redis::cmd("SET")
         .arg(&key)
         .arg(Utc::now().to_rfc3339())

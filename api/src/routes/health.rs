@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers) and `/readyz` (Postgres and Redis answer; 503 otherwise).
+//! `/healthz` (the process answers) and `/readyz` (Postgres, Redis and media storage answer; 503 otherwise).
 
 use std::time::Duration;
 
@@ -30,10 +30,10 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// Postgres and Redis are reachable.
+/// Postgres, Redis and media storage (the folder or the bucket) are reachable.
 #[utoipa::path(get, path = "/readyz", tag = "health", operation_id = "readyz",
     responses((status = 200, description = "`{\"status\": \"ready\"}`", body = Health),
-        (status = 503, description = "`unavailable`; `details` says which of `postgres` and `redis` is `unreachable`",
+        (status = 503, description = "`unavailable`; `details` says which of `postgres`, `redis` and `storage` is `unreachable`",
             body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let limit = Duration::from_secs(2);
@@ -41,9 +41,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let mut conn = state.redis();
     let redis =
         tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut conn)).await;
+    let storage = tokio::time::timeout(limit, state.storage.ping()).await;
     let pg_ok = matches!(pg, Ok(Ok(_)));
     let redis_ok = matches!(redis, Ok(Ok(_)));
-    if pg_ok && redis_ok {
+    let storage_ok = matches!(storage, Ok(Ok(_)));
+    if let Ok(Err(e)) = &storage {
+        tracing::warn!(error = %e, "media storage does not answer");
+    }
+    if pg_ok && redis_ok && storage_ok {
         return (
             StatusCode::OK,
             Json(Health {
@@ -53,17 +58,25 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             .into_response();
     }
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    let down: Vec<&str> = [("database", pg_ok), ("redis", redis_ok)]
-        .iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(n, _)| *n)
-        .collect();
+    let down: Vec<&str> = [
+        ("database", pg_ok),
+        ("redis", redis_ok),
+        ("media storage", storage_ok),
+    ]
+    .iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(n, _)| *n)
+    .collect();
     let mut e = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
         format!("Not ready: {} unreachable.", down.join(" and ")),
     )
-    .with_details(json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }));
+    .with_details(json!({
+        "postgres": word(pg_ok),
+        "redis": word(redis_ok),
+        "storage": word(storage_ok),
+    }));
     e.retry_after = Some(crate::error::UNAVAILABLE_RETRY_SECS);
     e.into_response()
 }

@@ -26,7 +26,6 @@ use soku_shared::{
     storage::{media_key, media_prefix},
     store::media::{self as store, Deleted, MediaRow, NewMedia},
 };
-use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::{
@@ -385,24 +384,11 @@ async fn insert_with_id(
 /// Hands the media job to the workers, logging instead of failing: the row is durable and the reconciler
 /// hands over what Redis did not take.
 pub async fn hand_over(state: &AppState, row: &MediaRow) {
-    let job = [ProcessMedia {
+    let job = vec![ProcessMedia {
         media_id: row.id.clone(),
         request_id: row.request_id.clone(),
     }];
-    let state = state.clone();
-    let push = tokio::spawn(
-        async move {
-            let mut redis = state.redis();
-            let name = media_queue(&state.settings.redis_prefix);
-            if let Err(e) =
-                soku_shared::handoff::hand_over(&mut redis, &state.db, &name, &job).await
-            {
-                tracing::warn!(error = %e, "could not mark the media; the reconciler will find it");
-            }
-        }
-        .instrument(tracing::Span::current()),
-    );
-    let _ = push.await;
+    crate::handoff::hand_over_jobs(state, media_queue(&state.settings.redis_prefix), job).await;
 }
 
 /// A direct upload: the `file` part streamed to storage with its size capped and its type read from its

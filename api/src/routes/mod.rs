@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod credits;
 pub mod files;
 pub mod health;
 pub mod integrations;
@@ -8,3 +9,4 @@ pub mod metrics;
 pub mod openapi;
 pub mod posts;
 pub mod templates;
+pub mod transcribe;

@@ -26,7 +26,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{health, integrations, media, metrics, posts, templates};
+use super::{credits, health, integrations, media, metrics, posts, templates, transcribe};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,12 +35,14 @@ use super::{health, integrations, media, metrics, posts, templates};
           integrations::create, integrations::list, integrations::get, integrations::delete,
           media::create, media::list, media::get, media::delete,
           templates::list, templates::render,
+          transcribe::create, transcribe::list, transcribe::get, transcribe::cancel,
+          credits::get, credits::ledger,
           health::healthz, health::readyz, metrics::metrics),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorObject, crate::error::ErrorDetails,
         soku_shared::validate::FieldError, soku_shared::validate::TargetInput,
         soku_shared::validate::SandboxBehavior)),
     modifiers(&Security),
-    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "templates"), (name = "health"), (name = "operations"))
+    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "templates"), (name = "transcription"), (name = "credits"), (name = "health"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -148,3 +148,51 @@ pub(super) fn on_off(value: String) -> Outcome<bool> {
         other => Err(format!("`{other}` is neither `on` nor `off`")),
     }
 }
+
+/// `name=provider_name,…`: the API's model names, each mapped to the provider's; at least one, names unique.
+pub(super) fn model_map(value: String) -> Outcome<Vec<(String, String)>> {
+    let pairs = pairs(&value, "whisper-1=tiny.en")?;
+    if pairs.is_empty() {
+        return Err("must name at least one model, as `whisper-1=tiny.en`".into());
+    }
+    Ok(pairs)
+}
+
+/// `model=credits,…`: credits per started minute by model.
+pub(super) fn price_map(value: String) -> Outcome<Vec<(String, u64)>> {
+    pairs(&value, "whisper-1=1")?
+        .into_iter()
+        .map(|(model, price)| match price.parse::<u64>() {
+            Ok(n) if n <= 1_000_000 => Ok((model, n)),
+            _ => Err(format!(
+                "the price of `{model}` must be a whole number of credits from 0 to 1000000, not `{price}`"
+            )),
+        })
+        .collect()
+}
+
+fn pairs(value: &str, example: &str) -> Outcome<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(format!("`{item}` is not `name=value` (as `{example}`)"));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 100
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+        };
+        if !ok(k) || !ok(v) {
+            return Err(format!(
+                "`{item}`: names are letters, digits and - _ . : / (as `{example}`)"
+            ));
+        }
+        if out.iter().any(|(seen, _)| seen == k) {
+            return Err(format!("`{k}` is named twice"));
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}

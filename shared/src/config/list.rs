@@ -96,6 +96,32 @@ settings! {
         /// allow an `http://` `SOKU_S3_ENDPOINT` (a store on the same host or a private network); else https only
         s3_allow_http: bool = false => bool, plain;
     }
+    group "Transcription" {
+        /// the OpenAI-compatible speech-to-text server's base URL, ending in `/v1` (`https://api.openai.com/v1`,
+        /// `https://api.groq.com/openai/v1`, a self-hosted server); unset: `POST /v1/ai/transcribe` answers 503
+        transcription_url: Option<String>, shown "none" => Option<String>, optional(http_url);
+        /// the provider's API key, sent as `Authorization: Bearer`; unset: none is sent
+        transcription_api_key: Option<String>, shown "none" => Option<SecretString>, optional(plain);
+        /// the models clients may ask for, each mapped to the provider's name: `whisper-1=tiny.en,large=large-v3`;
+        /// the first is the default
+        transcription_models: String = "whisper-1=whisper-1" => Vec<(String, String)>, model_map;
+        /// credits per started minute of audio, for every model not in `SOKU_TRANSCRIPTION_PRICES`
+        transcription_credits_per_minute: u64 = 1 => u64, between(0, 1_000_000);
+        /// credits per started minute by model: `whisper-1=1,large=3`
+        transcription_prices: Option<String>, shown "none" => Option<Vec<(String, u64)>>, optional(price_map);
+        /// transcription jobs one worker process runs at once
+        concurrency_transcribe: u64 = 2 => usize, between(1, 64);
+        /// chunks of one recording sent to the provider at once
+        transcription_parallel_chunks: u64 = 2 => usize, between(1, 32);
+        /// the length a long recording is cut into, at the silence nearest each cut (seconds)
+        transcription_chunk_seconds: u64 = 600 => u64, between(10, 3600);
+        /// the largest file the provider takes (OpenAI: 25 MB); no chunk is larger
+        transcription_max_upload_bytes: u64 = 25 * 1024 * 1024 => u64, between(64 * 1024, 1024 * 1024 * 1024);
+        /// how long one provider request may take
+        transcription_timeout_secs: u64 = 600 => u64, between(1, 86_400);
+        /// tries of one chunk when the provider answers 429 or 5xx (or not at all) before the job is retried later
+        transcription_max_attempts: u64 = 5 => u32, between(1, 100);
+    }
     group "Workers" {
         /// publish jobs one process runs at once, per platform queue
         concurrency_publish: u64 = 32 => usize, between(1, 1000);

@@ -106,6 +106,58 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub http: HttpSettings,
     pub media: MediaSettings,
+    pub transcription: TranscriptionSettings,
+}
+
+/// The credits `seconds` of audio cost at `per_minute` credits per started minute (a part of a minute is a
+/// minute; nothing costs nothing).
+pub fn credits_for(per_minute: u64, seconds: f64) -> i64 {
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return 0;
+    }
+    let minutes = (seconds / 60.0).ceil().max(1.0) as i64;
+    minutes.saturating_mul(per_minute as i64)
+}
+
+/// The transcription settings (group "Transcription" of docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct TranscriptionSettings {
+    /// The provider's base URL (ending in `/v1`); `None`: transcription is off.
+    pub url: Option<String>,
+    pub api_key: Option<SecretString>,
+    /// The API's model names and the provider's, the default first.
+    pub models: Vec<(String, String)>,
+    pub credits_per_minute: u64,
+    pub prices: Vec<(String, u64)>,
+    pub concurrency: usize,
+    pub parallel_chunks: usize,
+    pub chunk_seconds: u64,
+    pub max_upload_bytes: u64,
+    pub timeout_secs: u64,
+    pub max_attempts: u32,
+}
+
+impl TranscriptionSettings {
+    /// The provider's name for the API's `model`, if it is offered.
+    pub fn provider_model(&self, model: &str) -> Option<&str> {
+        self.models
+            .iter()
+            .find(|(m, _)| m == model)
+            .map(|(_, p)| p.as_str())
+    }
+
+    /// The model a request that names none gets.
+    pub fn default_model(&self) -> &str {
+        self.models.first().map_or("whisper-1", |(m, _)| m.as_str())
+    }
+
+    /// Credits per started minute of `model`.
+    pub fn price(&self, model: &str) -> u64 {
+        self.prices
+            .iter()
+            .find(|(m, _)| m == model)
+            .map_or(self.credits_per_minute, |(_, p)| *p)
+    }
 }
 
 /// The media settings (group "Media" of docs/configuration.md).
@@ -267,6 +319,19 @@ impl TryFrom<Checked> for Settings {
                 failed_retention_hours: c.media_failed_retention_hours,
                 import: c.media_import,
                 storage,
+            },
+            transcription: TranscriptionSettings {
+                url: c.transcription_url.clone(),
+                api_key: c.transcription_api_key.clone(),
+                models: c.transcription_models.clone(),
+                credits_per_minute: c.transcription_credits_per_minute,
+                prices: c.transcription_prices.clone().unwrap_or_default(),
+                concurrency: c.concurrency_transcribe,
+                parallel_chunks: c.transcription_parallel_chunks,
+                chunk_seconds: c.transcription_chunk_seconds,
+                max_upload_bytes: c.transcription_max_upload_bytes,
+                timeout_secs: c.transcription_timeout_secs,
+                max_attempts: c.transcription_max_attempts,
             },
             public_url: c
                 .public_url

@@ -462,3 +462,15 @@ fn s3_storage_refuses_what_it_cannot_use() {
     let s = from(&[s3, bucket, ("SOKU_S3_ALLOW_HTTP", "1")]).unwrap();
     assert!(matches!(&s.media.storage, StorageSettings::S3(s3) if s3.allow_http));
 }
+
+#[test]
+fn transcription_costs_are_per_started_minute() {
+    use super::credits_for;
+    assert_eq!(credits_for(1, 0.0), 0);
+    assert_eq!(credits_for(1, 0.5), 1);
+    assert_eq!(credits_for(1, 60.0), 1);
+    assert_eq!(credits_for(1, 60.01), 2);
+    assert_eq!(credits_for(3, 600.0), 30);
+    assert_eq!(credits_for(0, 600.0), 0);
+    assert_eq!(credits_for(2, f64::NAN), 0);
+}

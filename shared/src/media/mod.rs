@@ -42,8 +42,11 @@ mod tests;
 pub(crate) struct ToolOutput {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
-    /// Standard error, at most [`MAX_STDERR`] bytes of it, lossily decoded.
+    /// Standard error, at most [`MAX_STDERR`] bytes of it (or the cap given to [`run_tool_capped`]), lossily
+    /// decoded.
     pub stderr: String,
+    /// Whether the tool wrote more standard error than was kept.
+    pub stderr_truncated: bool,
 }
 
 /// How much of a tool's standard error is kept (the rest is read and dropped, so the tool never blocks on it).
@@ -66,6 +69,24 @@ pub(crate) async fn run_tool(
     deadline: Instant,
     budget: Duration,
     max_stdout: usize,
+) -> Result<ToolOutput, ProbeError> {
+    run_tool_capped(
+        program, tool, args, deadline, budget, max_stdout, MAX_STDERR,
+    )
+    .await
+}
+
+/// [`run_tool`] keeping up to `max_stderr` bytes of standard error instead of [`MAX_STDERR`], for a caller that
+/// reads results from it (ffmpeg's `silencedetect` reports there); [`ToolOutput::stderr_truncated`] says
+/// whether any was dropped.
+pub(crate) async fn run_tool_capped(
+    program: &Path,
+    tool: &'static str,
+    args: &[OsString],
+    deadline: Instant,
+    budget: Duration,
+    max_stdout: usize,
+    max_stderr: usize,
 ) -> Result<ToolOutput, ProbeError> {
     let mut command = Command::new(program);
     command
@@ -90,7 +111,7 @@ pub(crate) async fn run_tool(
     let finished = tokio::time::timeout_at(deadline, async {
         tokio::join!(
             read_capped(stdout, max_stdout),
-            read_capped(stderr, MAX_STDERR),
+            read_capped(stderr, max_stderr),
             child.wait()
         )
     })
@@ -108,7 +129,7 @@ pub(crate) async fn run_tool(
     };
     let status = status.map_err(io)?;
     let (stdout, stdout_overflow) = stdout.map_err(io)?;
-    let (stderr, _) = stderr.map_err(io)?;
+    let (stderr, stderr_truncated) = stderr.map_err(io)?;
     if stdout_overflow {
         return Err(ProbeError::Unreadable {
             mime: None,
@@ -119,6 +140,7 @@ pub(crate) async fn run_tool(
         status,
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        stderr_truncated,
     })
 }
 

@@ -20,6 +20,11 @@ pub const FILE_NAME: &str = "h264.mp4";
 /// The most frames per second a safe video has.
 pub const MAX_FPS: f64 = 60.0;
 
+/// The longest side, in pixels, of a safe video: 1920 (1080x1920 is the size Instagram reels, Threads and TikTok
+/// recommend and the largest the X and Threads guides list (3p); LinkedIn takes up to 4096x2304). Larger video
+/// is scaled down, keeping its aspect ratio.
+pub const MAX_SIDE: u32 = 1920;
+
 /// Why a video is not platform-safe as it is: each a phrase naming the rule. Empty: it is safe.
 pub fn unsafe_because(p: &Probe) -> Vec<String> {
     let mut out = Vec::new();
@@ -40,6 +45,12 @@ pub fn unsafe_because(p: &Probe) -> Vec<String> {
         && fps > MAX_FPS + 0.01
     {
         out.push(format!("the frame rate is {fps:.2} fps, over {MAX_FPS:.0}"));
+    }
+    if p.width.max(p.height) > MAX_SIDE {
+        out.push(format!(
+            "the video is {}x{}, over {MAX_SIDE} px on its long side",
+            p.width, p.height
+        ));
     }
     if p.width % 2 == 1 || p.height % 2 == 1 {
         out.push(format!(
@@ -63,6 +74,10 @@ pub fn unsafe_because(p: &Probe) -> Vec<String> {
     }
     out
 }
+
+/// Even dimensions, at most [`MAX_SIDE`] on the long side (never scaled up), square pixels. `iw`/`ih` are the
+/// displayed size: ffmpeg applies the rotation before the filters.
+const SCALE: &str = "scale=w='trunc(iw*min(1\\,1920/max(iw\\,ih))/2)*2':h='trunc(ih*min(1\\,1920/max(iw\\,ih))/2)*2',setsar=1";
 
 /// Transcodes the video at `input` into the platform-safe rendition at `output`, killing ffmpeg after
 /// `timeout`. `probe` is the original's probe (its frame rate and audio decide a few options).
@@ -105,7 +120,7 @@ pub(crate) async fn transcode_with(
         "-map",
         "0:a:0?",
         "-vf",
-        "scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1",
+        SCALE,
         "-fpsmax",
         "60",
         "-c:v",
@@ -194,7 +209,7 @@ mod tests {
     #[test]
     fn each_fixable_rule_is_named() {
         assert!(unsafe_because(&safe()).is_empty());
-        let cases: [(Change, &str); 7] = [
+        let cases: [(Change, &str); 8] = [
             (|p| p.video_codec = Some("hevc".into()), "hevc, not H.264"),
             (
                 |p| p.pixel_format = Some("yuv420p10le".into()),
@@ -208,6 +223,10 @@ mod tests {
             ),
             (|p| p.audio_codec = Some("opus".into()), "opus, not AAC"),
             (|p| p.rotation = 90, "rotated 90°"),
+            (
+                |p| (p.width, p.height) = (2160, 3840),
+                "2160x3840, over 1920 px",
+            ),
         ];
         for (change, phrase) in cases {
             let mut p = safe();

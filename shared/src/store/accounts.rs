@@ -92,7 +92,7 @@ pub async fn update(
     .await
 }
 
-/// Adds `amount` credits with a ledger entry in the same transaction; returns the new balance.
+/// Adds `amount` credits with a ledger entry (`grant`) in the same transaction; returns the new balance.
 pub async fn grant_credits(
     db: &Db,
     id: &str,
@@ -100,24 +100,17 @@ pub async fn grant_credits(
     reason: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let balance: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET credits_balance = credits_balance + $2, updated_at = now() WHERE id = $1
-         RETURNING credits_balance",
+    let after = super::credits::movement(
+        &mut tx,
+        id,
+        crate::status::LedgerKind::Grant,
+        None,
+        amount,
+        0,
+        None,
+        reason,
     )
-    .bind(id)
-    .bind(amount)
-    .fetch_optional(&mut *tx)
     .await?;
-    let Some(balance) = balance else {
-        return Ok(None);
-    };
-    sqlx::query("INSERT INTO credit_ledger (account_id, amount, reason, balance_after) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(amount)
-        .bind(reason)
-        .bind(balance)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
-    Ok(Some(balance))
+    Ok(after.map(|b| b.balance))
 }

@@ -404,6 +404,17 @@ pub async fn purge_failed(db: &Db, hours: f64, limit: i64) -> Result<Vec<String>
     .await
 }
 
+/// Which of `ids` have no media row (their files are orphans).
+pub async fn missing(db: &Db, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM unnest($1::text[]) AS i(id)
+         WHERE NOT EXISTS (SELECT 1 FROM media m WHERE m.id = i.id)",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
 /// The caller's media named by `tokens` (the tokens of public file URLs).
 pub async fn by_tokens(
     db: &Db,

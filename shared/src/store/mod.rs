@@ -1,6 +1,7 @@
 //! The store: every SQL statement Soku runs lives under this module, one file per aggregate.
 
 pub mod accounts;
+pub mod credits;
 pub mod idempotency;
 pub mod integrations;
 pub mod keys;
@@ -8,6 +9,7 @@ pub mod media;
 pub mod posts;
 pub mod publish;
 pub mod sandbox;
+pub mod transcriptions;
 
 use std::time::Duration;
 

@@ -391,6 +391,8 @@ async fn settle(ctx: &Ctx, row: &MediaRow, verdict: Verdict) -> anyhow::Result<(
         tracing::warn!(
             "the lease on the media was lost before it settled; left to whoever holds it"
         );
+        return Ok(());
     }
-    Ok(())
+    // Transcription jobs that waited for this media may go now, or fail with it.
+    crate::jobs::transcribe::media_settled(ctx, Some(&row.id)).await
 }
