@@ -3,7 +3,8 @@
 #
 #   scripts/dev-up.sh
 #
-# Installs missing system packages, starts PostgreSQL and Redis, builds `soku` (release), writes soku.toml if it is
+# Installs missing system packages, starts PostgreSQL, Redis and a local Whisper server (speech to text, unless
+# SOKU_TRANSCRIPTION_URL names a provider), builds `soku` (release), writes soku.toml if it is
 # missing, migrates, creates a demo account with API keys and integrations once (remembered in .soku/demo.json),
 # prints the keys, then runs `soku serve` in the foreground (Ctrl-C stops it; PostgreSQL and Redis keep running).
 set -euo pipefail
@@ -22,6 +23,13 @@ have cargo || die "cargo not found. Install the Rust toolchain with rustup (http
 
 start_postgres
 start_redis
+# Speech to text for POST /v1/ai/transcribe: a local Whisper server (tiny.en, from PyPI; nothing downloaded at
+# run time), unless SOKU_TRANSCRIPTION_URL already names a provider (OpenAI, Groq, a server of your own).
+if [[ -z "${SOKU_TRANSCRIPTION_URL:-}" ]] && ! grep -qs '^[[:space:]]*transcription_url' soku.toml; then
+    ensure_whisper
+    start_whisper
+    export SOKU_TRANSCRIPTION_URL="$SOKU_TEST_TRANSCRIPTION_URL"
+fi
 
 log "building soku (release)"
 cargo build --release -p soku
@@ -161,6 +169,11 @@ cat <<EOF
      -H "soku-api-key: \$SOKU_API_KEY" \\
      -d '{"post": {"content": {"text": "Hello from Soku", "mediaType": "text", "platform": ["threads", "x"]}}}'
    curl -s $base_url/v1/integrations -H "soku-api-key: \$SOKU_API_KEY"
+
+ Transcribe a video (upload it, then POST its id; docs/transcription.md):
+   curl -s $base_url/v1/media -H "soku-api-key: \$SOKU_API_KEY" -F file=@talk.mp4
+   curl -s $base_url/v1/ai/transcribe -H "Content-Type: application/json" -H "soku-api-key: \$SOKU_API_KEY" \\
+     -d '{"mediaId": "media_…"}'
 ==============================================================================================================
 
 EOF

@@ -2,13 +2,14 @@
 """The runnable examples of docs/examples.md, taken from the page itself.
 
 Usage:
-  examples.py extract DOC OUTDIR [--base-url URL] [--shift-dates]
+  examples.py extract DOC OUTDIR [--base-url URL] [--video-url URL] [--media-id ID] [--shift-dates]
       Writes each runnable file of RUNNABLE to OUTDIR, assembled from whole code blocks of DOC (found by their
       section heading and language, joined in the order given) plus the one call line we add. Prints what each
       file is made of, and the examples not run and why. Every code block of DOC must be used by a runnable file
       or listed in SKIPPED / NOT_RUN: a new example cannot go unnoticed. With --base-url, the docs' base URL
       https://api.mysoku.io becomes URL; with --video-url URL, the docs' example video
-      https://example.com/videos/product-demo.mp4 becomes URL (a real video served locally); with --shift-dates,
+      https://example.com/videos/product-demo.mp4 becomes URL (a real video served locally); with --media-id ID,
+      the transcription example's media_f7e8d9c0b3c4 becomes ID (a real video with speech); with --shift-dates,
       the docs' timestamps move forward when they are no longer safely in the future (see tests/seeds/README.md).
       Nothing else is changed.
   examples.py check-seed DOC SEED
@@ -29,6 +30,7 @@ import tempfile
 
 BASE_URL = "https://api.mysoku.io"
 VIDEO_URL = "https://example.com/videos/product-demo.mp4"
+MEDIA_ID = "media_f7e8d9c0b3c4"
 LANGUAGE_HEADINGS = {"curl", "JavaScript", "Python"}
 
 PY_BASE = ("Python Base Configuration", "python")
@@ -52,6 +54,9 @@ RUNNABLE = {
         [JS_BASE, ("Publish an Image Post with Multiple Images", "javascript")],
         "await publishImagePost();",
     ),
+    "transcribe.sh": ([("Transcribe a Video", "bash")], None),
+    "transcribe.py": ([PY_BASE, ("Transcribe a Video", "python")], "transcribe_video()"),
+    "transcribe.mjs": ([JS_BASE, ("Transcribe a Video", "javascript")], "await transcribeVideo();"),
     "scheduled_post.sh": ([("Schedule a Post for Later", "bash")], None),
     "scheduled_post.py": ([PY_BASE, ("Schedule a Post for Later", "python")], "schedule_post()"),
     "scheduled_post.mjs": (
@@ -113,7 +118,6 @@ RUNNABLE = {
 
 # Whole sections not run: features Soku does not have yet.
 SKIPPED = {
-    "Transcribe a Video": "POST /v1/ai/transcribe is not built yet",
     "API Key Rotation": "/v1/api-keys with Firebase tokens is not built yet",
 }
 # Single blocks not run, and why.
@@ -228,7 +232,7 @@ def date_shift(files, now=None):
     return [(s, (parse(s) + shift).strftime("%Y-%m-%dT%H:%M:%S.") + s[20:23] + "Z") for s in stamps]
 
 
-def extract(doc, out, base_url=None, shift_dates=False, video_url=None):
+def extract(doc, out, base_url=None, shift_dates=False, video_url=None, media_id=None):
     files, found = assemble(pathlib.Path(doc).read_text())
     mapping = date_shift(files) if shift_dates else []
     out = pathlib.Path(out)
@@ -238,6 +242,8 @@ def extract(doc, out, base_url=None, shift_dates=False, video_url=None):
             text = text.replace(BASE_URL, base_url)
         if video_url:
             text = text.replace(VIDEO_URL, video_url)
+        if media_id:
+            text = text.replace(MEDIA_ID, media_id)
         for old, new in mapping:
             text = text.replace(old, new)
         (out / name).write_text(text)
@@ -304,7 +310,10 @@ def main(argv):
             video_url = None
             if "--video-url" in argv:
                 video_url = argv[argv.index("--video-url") + 1]
-            extract(argv[1], argv[2], base_url, "--shift-dates" in argv, video_url)
+            media_id = None
+            if "--media-id" in argv:
+                media_id = argv[argv.index("--media-id") + 1]
+            extract(argv[1], argv[2], base_url, "--shift-dates" in argv, video_url, media_id)
         elif len(argv) == 3 and argv[0] == "check-seed":
             problems = check_seed(pathlib.Path(argv[1]).read_text(), pathlib.Path(argv[2]).read_text())
             for p in problems:

@@ -99,8 +99,16 @@ wait_for_http "$VIDEO_URL" "$FILES_PID" "$WORK/files.log" || die "the example vi
 # `soku serve`: the API and the workers (the media job fetches and probes the example video). The image example's
 # URLs name the product's hosted storage (storage.mysoku.io), which this machine cannot reach: importing them
 # would make the server resolve that name, so media import is off (SOKU_MEDIA_IMPORT) and they pass as given.
+# The transcription example needs a speech-to-text server: the local Whisper server scripts/test.sh starts
+# (SOKU_TEST_TRANSCRIPTION_URL), started here when this script runs on its own.
+if [[ -z "${SOKU_TEST_TRANSCRIPTION_URL:-}" ]]; then
+    # shellcheck source=scripts/lib.sh
+    (source "$ROOT/scripts/lib.sh" && ensure_whisper && start_whisper) >&2 || die "cannot start the local Whisper server"
+    SOKU_TEST_TRANSCRIPTION_URL="http://127.0.0.1:${SOKU_WHISPER_PORT:-5056}/v1"
+fi
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_TRIAL=3 SOKU_LOG="${SOKU_LOG:-info}" \
     SOKU_FETCH_ALLOW_PRIVATE=127.0.0.1/32 SOKU_MEDIA_IMPORT=off SOKU_WORKER_METRICS_LISTEN=127.0.0.1:0 \
+    SOKU_TRANSCRIPTION_URL="$SOKU_TEST_TRANSCRIPTION_URL" \
     "$SOKU_BIN" serve >"$WORK/api.log" 2>&1 &
 SCRATCH_PID=$!
 wait_for_http "$API/healthz" "$SCRATCH_PID" "$WORK/api.log" || die "soku serve did not come up at $API"
@@ -109,8 +117,23 @@ say "soku serve up at $API (pid $SCRATCH_PID); examples use BASE_URL=$BASE_URL, 
 # ---------------------------------------------------------------- the examples, from docs/examples.md
 # Each runnable file is whole code blocks of the page plus one call line; the base URL becomes ours and the
 # docs' dates move forward when they have passed. The script prints what each file is made of and what is skipped.
+# The transcription example names media_f7e8d9c0b3c4: it becomes a real video with speech (espeak-ng), uploaded
+# to this server, and the account gets credits for it.
+espeak-ng -s 150 -w "$FILES/speech.wav" "The quick brown fox jumps over the lazy dog. Please transcribe this episode." ||
+    die "espeak-ng could not make the example speech"
+ffmpeg -hide_banner -loglevel error -y -i "$FILES/speech.wav" -f lavfi -i color=c=black:s=160x120:r=5 -shortest \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac "$FILES/episode42.mp4" || die "ffmpeg could not make the speech video"
+SPEECH_MEDIA="$(curl -s -H "soku-api-key: $LIVE_KEY" -F "file=@$FILES/episode42.mp4" "$API/v1/media" | jq -r '.id // empty')"
+[[ "$SPEECH_MEDIA" == media_* ]] || die "could not upload the speech video"
+for _ in $(seq 1 300); do
+    [[ "$(curl -s -H "soku-api-key: $LIVE_KEY" "$API/v1/media/$SPEECH_MEDIA" | jq -r .status)" == ready ]] && break
+    sleep 0.1
+done
+admin credits grant "$ACCT" 100 >/dev/null || exit 2
+
 EX="$WORK/examples"
-python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --video-url "$VIDEO_URL" --shift-dates \
+python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --video-url "$VIDEO_URL" \
+    --media-id "$SPEECH_MEDIA" --shift-dates \
     >"$WORK/extract.out" 2>&1 || {
     cat "$WORK/extract.out" >&2
     die "cannot take the examples from $DOC_MD"
@@ -246,6 +269,51 @@ while read -r file url; do
         fail "$file: media" "$url answered '$got', expected '200 $want' within 30 s" "$WORK/api.log"
     fi
 done <"$MEDIA_URLS"
+
+# Transcription: the curl example prints the 202 body; Node and Python print "Transcription job started: job_…".
+# Node and Python send the same Idempotency-Key and the same fields, so the second is a replay of the first: one
+# job. Every job must then complete with a transcript of the speech, charged the measured length's price.
+JOBS="$WORK/jobs"
+: >"$JOBS"
+if selected transcribe.sh; then
+    run_ex transcribe.sh "$LIVE_KEY" 30
+    log="$WORK/out/transcribe.sh.log"
+    if ((RC == 0)) && sed -n '/^{/,$p' "$log" | jq -es \
+        'last | (.jobId | startswith("job_")) and .status == "queued" and .creditsReserved == 10' >/dev/null 2>&1; then
+        sed -n '/^{/,$p' "$log" | jq -rs 'last | .jobId' >>"$JOBS"
+        pass transcribe.sh
+    else
+        fail transcribe.sh "response is not a 202 body with jobId job_…, status queued and creditsReserved 10" "$log"
+    fi
+fi
+for f in transcribe.mjs transcribe.py; do
+    selected "$f" || continue
+    run_ex "$f" "$LIVE_KEY" 60
+    log="$WORK/out/$f.log"
+    if ((RC != 0)); then
+        fail "$f" "exit code $RC" "$log"
+    elif ! grep -qE '^Transcription job started: job_[A-Za-z0-9]+$' "$log"; then
+        fail "$f" "no 'Transcription job started: job_…' line" "$log"
+    else
+        grep -oE 'job_[A-Za-z0-9]+' "$log" | tail -n 1 >>"$JOBS"
+        pass "$f"
+    fi
+done
+sort -u -o "$JOBS" "$JOBS"
+while read -r job; do
+    body=""
+    for _ in $(seq 1 600); do
+        body="$(curl -s -H "soku-api-key: $LIVE_KEY" "$API/v1/ai/transcribe/$job")"
+        [[ "$(jq -r .status <<<"$body")" =~ ^(completed|failed|canceled)$ ]] && break
+        sleep 0.2
+    done
+    if jq -e '.status == "completed" and .creditsCharged == 1 and (.transcript.text | ascii_downcase | test("fox|dog|lazy|transcribe"))' \
+        <<<"$body" >/dev/null 2>&1; then
+        pass "transcription $job: completed, charged 1 credit: $(jq -c .transcript.text <<<"$body")"
+    else
+        fail "transcription $job" "did not complete with a transcript of the speech: $body" "$WORK/api.log"
+    fi
+done <"$JOBS"
 
 # Error helpers: a post to an unknown platform must surface as the helper's error.
 if selected error_helper.py; then

@@ -90,7 +90,8 @@ pub async fn get(
 /// The caller's credit ledger, newest first.
 #[utoipa::path(get, path = "/v1/credits/ledger", tag = "credits", operation_id = "listCreditLedger",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1..100 (default 20)"),
-           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+           ("cursor" = Option<String>, Query, min_length = 1, pattern = r"^[A-Za-z0-9_-]+$",
+            description = "`nextCursor` of the previous page")),
     responses((status = 200, body = Page<LedgerEntryView>),
         (status = 400, description = "`validation_error`", body = ErrorBody)),
     security(("apiKey" = []), ("bearer" = [])))]

@@ -283,7 +283,8 @@ fn parse(state: &AppState, body: &Value) -> ApiResult<Request> {
 /// Transcribe a media object's audio.
 #[utoipa::path(post, path = "/v1/ai/transcribe", tag = "transcription", operation_id = "createTranscription",
     request_body = TranscribeRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same job, nothing reserved twice")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$",
+        description = "Makes a retry safe: the same job, nothing reserved twice")),
     responses((status = 202, description = "Queued; `creditsReserved` is held until the job settles", body = Accepted),
         (status = 400, description = "`validation_error`: a bad field, or media that failed or has no audio track", body = ErrorBody),
         (status = 402, description = "`insufficient_credits`: `details.required` and `details.available`", body = ErrorBody),
@@ -474,7 +475,7 @@ async fn hand_over(state: &AppState, row: &TranscriptionRow) {
 
 /// Read a transcription job, or its transcript as a file.
 #[utoipa::path(get, path = "/v1/ai/transcribe/{id}", tag = "transcription", operation_id = "getTranscription",
-    params(("id" = String, Path, example = "job_3hT9kQ2mZx8LwP4vB7nR1sYe"),
+    params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "job_3hT9kQ2mZx8LwP4vB7nR1sYe"),
            ("format" = Option<String>, Query, description = "`json` (default: the job), `srt`, `vtt` or `txt` (the transcript as that file)")),
     responses((status = 200, body = TranscriptionView),
         (status = 400, description = "`validation_error`: an unknown `format`", body = ErrorBody),
@@ -550,7 +551,8 @@ pub async fn get(
 /// List transcription jobs, newest first.
 #[utoipa::path(get, path = "/v1/ai/transcribe", tag = "transcription", operation_id = "listTranscriptions",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1..100 (default 20)"),
-           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+           ("cursor" = Option<String>, Query, min_length = 1, pattern = r"^[A-Za-z0-9_-]+$",
+            description = "`nextCursor` of the previous page"),
            ("status" = Option<TranscriptionStatus>, Query, description = "Only jobs in this status")),
     responses((status = 200, body = Page<TranscriptionView>),
         (status = 400, description = "`validation_error`", body = ErrorBody)),
@@ -590,7 +592,7 @@ pub async fn list(
 
 /// Cancel a job that has not finished; its whole reservation is released.
 #[utoipa::path(post, path = "/v1/ai/transcribe/{id}/cancel", tag = "transcription", operation_id = "cancelTranscription",
-    params(("id" = String, Path, example = "job_3hT9kQ2mZx8LwP4vB7nR1sYe")),
+    params(("id" = String, Path, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_]+$", example = "job_3hT9kQ2mZx8LwP4vB7nR1sYe")),
     responses((status = 200, description = "Canceled (or already canceled): the job", body = TranscriptionView),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`conflict`: the job already completed or failed", body = ErrorBody)),
