@@ -56,7 +56,22 @@ pub enum AccountCommand {
 
 #[derive(Subcommand)]
 pub enum CreditsCommand {
-    Grant { account_id: String, amount: i64 },
+    Grant {
+        account_id: String,
+        amount: i64,
+    },
+    /// Add (or, negative, take away) credits as a correction, with a reason kept in the ledger.
+    Adjust {
+        account_id: String,
+        #[arg(allow_negative_numbers = true)]
+        amount: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Give a completed transcription job's charge back, once.
+    Refund {
+        job_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -132,6 +147,14 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         AdminCommand::Credits(CreditsCommand::Grant { account_id, amount }) => {
             json_of(admin.grant_credits(&account_id, amount).await?)
+        }
+        AdminCommand::Credits(CreditsCommand::Adjust {
+            account_id,
+            amount,
+            reason,
+        }) => json_of(admin.adjust_credits(&account_id, amount, &reason).await?),
+        AdminCommand::Credits(CreditsCommand::Refund { job_id }) => {
+            json_of(admin.refund_job(&job_id).await?)
         }
         AdminCommand::Key(KeyCommand::Create {
             account_id,

@@ -15,7 +15,7 @@ use crate::crypto::{KeyMode, generate_api_key, hash_password};
 use crate::ids::{IdPrefix, new_id};
 use crate::integration::{self, IntegrationView};
 use crate::post::fmt_time;
-use crate::store::{self, Db, accounts, keys};
+use crate::store::{self, Db, accounts, credits, keys};
 use crate::{auth_epoch, validate::FieldError};
 
 /// How long a trial lasts when no end is given.
@@ -68,6 +68,26 @@ pub struct Granted {
     pub account_id: String,
     pub balance: i64,
     pub granted: i64,
+}
+
+/// `soku admin credits adjust`'s answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Adjusted {
+    pub account_id: String,
+    pub adjusted: i64,
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+/// `soku admin credits refund`'s answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundedJob {
+    pub job_id: String,
+    pub account_id: String,
+    pub refunded: i64,
+    pub balance: i64,
 }
 
 /// A key just made: the only time its secret is shown.
@@ -198,6 +218,55 @@ impl<'a> Admin<'a> {
             balance,
             granted: amount,
         })
+    }
+
+    /// An operator's correction: `amount` credits added (or, negative, taken away; never below what jobs have
+    /// reserved), with a ledger entry (`adjustment`) giving `reason`.
+    pub async fn adjust_credits(
+        &self,
+        account_id: &str,
+        amount: i64,
+        reason: &str,
+    ) -> anyhow::Result<Adjusted> {
+        if amount == 0 {
+            bail!("the amount must not be 0");
+        }
+        if reason.trim().is_empty() {
+            bail!("--reason must say why (it is kept in the ledger)");
+        }
+        match credits::adjust(&self.db, account_id, amount, reason.trim()).await? {
+            credits::Corrected::Done(b) => Ok(Adjusted {
+                account_id: account_id.to_string(),
+                adjusted: amount,
+                balance: b.balance,
+                reserved: b.reserved,
+            }),
+            credits::Corrected::NoAccount => Err(anyhow!("no account {account_id}")),
+            credits::Corrected::TooMuch(available) => Err(anyhow!(
+                "cannot take {} credits: {available} are available (the rest is reserved for jobs)",
+                -amount
+            )),
+        }
+    }
+
+    /// Gives a completed transcription job's charge back, once, with a ledger entry (`refund`).
+    pub async fn refund_job(&self, job_id: &str) -> anyhow::Result<RefundedJob> {
+        match credits::refund(&self.db, job_id, "refunded by an operator").await? {
+            credits::Refunded::Done {
+                account_id,
+                refunded,
+                balance,
+            } => Ok(RefundedJob {
+                job_id: job_id.to_string(),
+                account_id,
+                refunded,
+                balance,
+            }),
+            credits::Refunded::Already => Err(anyhow!("job {job_id} was refunded already")),
+            credits::Refunded::NothingCharged => {
+                Err(anyhow!("no completed job {job_id} with a charge to refund"))
+            }
+        }
     }
 
     pub async fn create_key(

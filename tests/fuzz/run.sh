@@ -90,7 +90,10 @@ API="http://127.0.0.1:$PORT"
 
 # A budget no run can spend: the fuzzer must see the endpoints, not 429s. Media import off: a post's generated
 # media URLs name hosts on the internet, and importing them would make the server resolve those names.
+# Transcription on (else POST /v1/ai/transcribe is a 503, which the fuzzer counts as a server error), at a
+# closed loopback port: the fuzzer cannot make media with audio (createMedia is not fuzzed), so no job ever runs.
 SOKU_LISTEN="127.0.0.1:$PORT" SOKU_PUBLIC_URL="$API" SOKU_RATE_LIMIT_BUSINESS=10000000 SOKU_MEDIA_IMPORT=off \
+    SOKU_TRANSCRIPTION_URL=http://127.0.0.1:9/v1 \
     SOKU_LOG="${SOKU_LOG:-warn}" "$SOKU_BIN" serve >"$WORK/serve.log" 2>&1 &
 SCRATCH_PID=$!
 wait_for_http "$API/readyz" "$SCRATCH_PID" "$WORK/serve.log" || die "soku serve did not become ready at $API"

@@ -357,6 +357,37 @@ async fn speech_is_transcribed_charged_by_its_measured_length_once_and_served_as
         .await;
     assert_eq!(again.expect(202)["jobId"], job_id);
     assert_eq!(credits(&api, &acct.live_key).await, (24, 0, 24));
+
+    // An operator refunds the job once, and corrects the balance, each with a ledger row.
+    let refunded = env.admin(&["credits", "refund", &job_id]).await;
+    assert_eq!(
+        (refunded["refunded"].as_i64(), refunded["balance"].as_i64()),
+        (Some(1), Some(25))
+    );
+    let twice = env.admin_fail(&["credits", "refund", &job_id]).await;
+    assert!(twice.contains("refunded already"), "{twice}");
+    let too_much = env
+        .admin_fail(&["credits", "adjust", &acct.id, "-26", "--reason", "typo"])
+        .await;
+    assert!(too_much.contains("25 are available"), "{too_much}");
+    let adjusted = env
+        .admin(&[
+            "credits",
+            "adjust",
+            &acct.id,
+            "-5",
+            "--reason",
+            "granted twice by mistake",
+        ])
+        .await;
+    assert_eq!(adjusted["balance"], 20);
+    let rows = ledger(&api, &acct.live_key).await;
+    let last: Vec<(&str, i64)> = rows[rows.len() - 2..]
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["amount"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(last, [("refund", 1), ("adjustment", -5)]);
+    assert_eq!(rows.last().unwrap()["reason"], "granted twice by mistake");
 }
 
 #[tokio::test]

@@ -214,3 +214,99 @@ pub async fn charge(
     .await?;
     Ok(true)
 }
+
+/// What an operator's correction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corrected {
+    Done(Balance),
+    NoAccount,
+    /// Taking that much would leave less than the reserved part: what is available.
+    TooMuch(i64),
+}
+
+/// An operator's adjustment of `amount` (negative takes credits away, never into what jobs have reserved).
+pub async fn adjust(
+    db: &Db,
+    account_id: &str,
+    amount: i64,
+    reason: &str,
+) -> Result<Corrected, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let guard = (amount < 0).then_some(-amount);
+    let done = movement(
+        &mut tx,
+        account_id,
+        LedgerKind::Adjustment,
+        None,
+        amount,
+        0,
+        guard,
+        reason,
+    )
+    .await?;
+    let Some(after) = done else {
+        drop(tx);
+        return Ok(match balance(db, account_id).await? {
+            Some(b) => Corrected::TooMuch(b.available()),
+            None => Corrected::NoAccount,
+        });
+    };
+    tx.commit().await?;
+    Ok(Corrected::Done(after))
+}
+
+/// What refunding a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refunded {
+    /// The job's charge went back to the balance.
+    Done {
+        account_id: String,
+        refunded: i64,
+        balance: i64,
+    },
+    /// The job has been refunded before (its ledger has a `refund` row).
+    Already,
+    /// No such job, or it charged nothing.
+    NothingCharged,
+}
+
+/// Gives a transcription job's charge back (an operator's decision), once: the `refund` row is unique per job.
+pub async fn refund(db: &Db, job_id: &str, reason: &str) -> Result<Refunded, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let job: Option<(String, i64)> = sqlx::query_as(
+        "SELECT account_id, credits_charged FROM transcriptions
+         WHERE id = $1 AND status = 'completed' FOR UPDATE",
+    )
+    .bind(job_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((account_id, charged)) = job.filter(|(_, c)| *c > 0) else {
+        return Ok(Refunded::NothingCharged);
+    };
+    let before: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM credit_ledger WHERE job_id = $1 AND kind = 'refund'")
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if before.is_some() {
+        return Ok(Refunded::Already);
+    }
+    let after = movement(
+        &mut tx,
+        &account_id,
+        LedgerKind::Refund,
+        Some(job_id),
+        charged,
+        0,
+        None,
+        reason,
+    )
+    .await?
+    .map_or(0, |b| b.balance);
+    tx.commit().await?;
+    Ok(Refunded::Done {
+        account_id,
+        refunded: charged,
+        balance: after,
+    })
+}
