@@ -79,6 +79,12 @@ async fn authenticate(
     query: Option<&str>,
 ) -> Result<(KeyAuth, ratelimit::Verdict), ApiError> {
     let key = presented_key(headers, query)?;
+    if crate::session::looks_like_jwt(key) {
+        return Err(ApiError::unauthorized(format!(
+            "{INVALID} This is a session token (from POST /v1/auth/login): it manages API keys at /v1/api-keys; the \
+             rest of the API takes an API key. {HOW}"
+        )));
+    }
     if looks_like_api_key(key).is_none() {
         return Err(ApiError::unauthorized(format!(
             "{INVALID} The key is malformed: Soku keys start with `sk_live_` or `sk_test_` followed by at least 32 letters and digits."

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod error;
 pub mod handoff;
 pub mod id_path;
@@ -13,6 +14,7 @@ pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
 pub mod serve;
+pub mod session;
 pub mod state;
 
 use std::{future::Future, time::Duration};
@@ -23,7 +25,7 @@ use axum::{
     http::StatusCode,
     middleware,
     response::IntoResponse,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use soku_shared::{config::Settings, store::idempotency::purge_expired};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,8 +59,22 @@ pub fn router(state: AppState) -> Router {
         .route("/credits", get(credits::get))
         .route("/credits/ledger", get(credits::ledger))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::layer));
+    // Key management and sessions: a person's session, not an API key (docs/dashboard.md).
+    let people = Router::new()
+        .route("/auth/logout", post(sessions::logout))
+        .route("/auth/password", post(sessions::password))
+        .route("/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/api-keys/{id}", delete(api_keys::revoke))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
+        .route("/auth/login", post(sessions::login))
+        .route("/auth/refresh", post(sessions::refresh));
+    let v1 = v1.merge(people);
     Router::new()
         .nest("/v1", v1)
+        .merge(dashboard::router(state.clone()))
         .route("/media/{file}", get(files::file))
         .route("/media/{token}/thumbnail.jpg", get(files::thumbnail))
         .route("/media/{token}/h264.mp4", get(files::rendition))

@@ -84,7 +84,7 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
@@ -92,11 +92,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
         let conn = Arc::new(ConnState::default());
         let io = TokioIo::new(Guarded::new(stream, conn.clone(), limits));
         let service = Front {
             app: app.clone(),
+            peer,
             conn,
             body_read: limits.body_read,
             upload: limits.upload,
@@ -148,6 +150,8 @@ struct ConnState {
 /// The app, behind the timer of request bodies and the bookkeeping of [`ConnState`].
 struct Front {
     app: Router,
+    /// The client's address, put into every request as `ConnectInfo` (login throttling per address).
+    peer: std::net::SocketAddr,
     conn: Arc<ConnState>,
     body_read: Duration,
     /// The body time limit of a media upload.
@@ -166,6 +170,9 @@ impl hyper::service::Service<Request<Incoming>> for Front {
         let limit = if upload { self.upload } else { self.body_read };
         let deadline = Instant::now() + limit;
         let secs = limit.as_secs();
+        let mut req = req;
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let req = req.map(|body| {
             if http_body::Body::is_end_stream(&body) {
                 Body::new(body)

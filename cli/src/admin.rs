@@ -23,6 +23,9 @@ pub enum AdminCommand {
     /// Connected platform accounts.
     #[command(subcommand)]
     Integration(IntegrationCommand),
+    /// People who log in to the dashboard.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +74,20 @@ pub enum CreditsCommand {
     /// Give a completed transcription job's charge back, once.
     Refund {
         job_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a person who logs in to the account's dashboard.
+    Add {
+        account_id: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "member")]
+        role: String,
     },
 }
 
@@ -153,6 +170,16 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
             amount,
             reason,
         }) => json_of(admin.adjust_credits(&account_id, amount, &reason).await?),
+        AdminCommand::User(UserCommand::Add {
+            account_id,
+            email,
+            password,
+            role,
+        }) => json_of(
+            admin
+                .add_user(&account_id, &email, &password, &role)
+                .await?,
+        ),
         AdminCommand::Credits(CreditsCommand::Refund { job_id }) => {
             json_of(admin.refund_job(&job_id).await?)
         }

@@ -15,7 +15,7 @@ use crate::crypto::{KeyMode, generate_api_key, hash_password};
 use crate::ids::{IdPrefix, new_id};
 use crate::integration::{self, IntegrationView};
 use crate::post::fmt_time;
-use crate::store::{self, Db, accounts, credits, keys};
+use crate::store::{self, Db, accounts, credits, keys, users};
 use crate::{auth_epoch, validate::FieldError};
 
 /// How long a trial lasts when no end is given.
@@ -68,6 +68,45 @@ pub struct Granted {
     pub account_id: String,
     pub balance: i64,
     pub granted: i64,
+}
+
+/// `soku admin user add`'s answer (never the password).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddedUser {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: String,
+}
+
+/// The password rule: 10 to 128 characters (OWASP's advice: long passphrases, no composition rules).
+pub fn check_password(password: &str) -> anyhow::Result<()> {
+    let n = password.chars().count();
+    if !(10..=128).contains(&n) {
+        bail!("the password must be 10 to 128 characters long (it has {n})");
+    }
+    if password.trim().is_empty() {
+        bail!("the password must not be only spaces");
+    }
+    Ok(())
+}
+
+/// A plausible email address: one `@` with something on each side and a dot in the domain.
+pub fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+                && email.len() <= 254
+                && !domain.contains('@')
+        }
+        None => false,
+    }
 }
 
 /// `soku admin credits adjust`'s answer.
@@ -165,6 +204,9 @@ impl<'a> Admin<'a> {
         if a.name.trim().is_empty() {
             bail!("name must not be empty");
         }
+        if let Some(p) = a.password {
+            check_password(p)?;
+        }
         let password_hash = a.password.map(hash_password);
         let row = accounts::create(
             &self.db,
@@ -181,7 +223,61 @@ impl<'a> Admin<'a> {
         )
         .await
         .map_err(|e| unique(e, "an account with this email already exists"))?;
+        if let (Some(email), Some(hash)) = (a.email, password_hash.as_deref()) {
+            // The account's first user, its owner: who logs in to the dashboard.
+            users::create(
+                &self.db,
+                &new_id(IdPrefix::User),
+                &row.id,
+                email,
+                hash,
+                "owner",
+            )
+            .await
+            .map_err(|e| anyhow!("the account was made, but its owner could not be: {e}"))?;
+        }
         Ok(summary(&row, None))
+    }
+
+    /// Adds a person who logs in to `account_id`'s dashboard (`role`: `owner` or `member`).
+    pub async fn add_user(
+        &self,
+        account_id: &str,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> anyhow::Result<AddedUser> {
+        if !matches!(role, "owner" | "member") {
+            bail!("--role must be owner or member, not `{role}`");
+        }
+        let email = email.trim();
+        if !looks_like_email(email) {
+            bail!("--email `{email}` is not an email address");
+        }
+        check_password(password)?;
+        self.ensure_account(account_id).await?;
+        let row = users::create(
+            &self.db,
+            &new_id(IdPrefix::User),
+            account_id,
+            email,
+            &hash_password(password),
+            role,
+        )
+        .await
+        .map_err(|e| match e {
+            users::AddUserError::EmailTaken => {
+                anyhow!("a user with the email {email} exists already")
+            }
+            users::AddUserError::Db(e) => e.into(),
+        })?;
+        Ok(AddedUser {
+            id: row.id,
+            account_id: row.account_id,
+            email: row.email,
+            role: row.role,
+            created_at: fmt_time(row.created_at),
+        })
     }
 
     /// Changes a subscription, then tells the API processes (a canceled account is refused at once).

@@ -130,6 +130,8 @@ pub fn open(key: &MasterKey, context: &str, sealed: &[u8]) -> Result<Vec<u8>, Op
 }
 
 /// Argon2id hash of a dashboard password.
+/// An argon2id hash (PHC string) of `password` with a random salt, at argon2's defaults: m = 19 MiB, t = 2, p = 1,
+/// which is OWASP's recommended configuration for argon2id.
 pub fn hash_password(password: &str) -> String {
     use argon2::{
         Argon2, PasswordHasher,
@@ -140,6 +142,18 @@ pub fn hash_password(password: &str) -> String {
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 hashing with default parameters succeeds")
         .to_string()
+}
+
+/// Whether `password` matches the argon2 `hash` (PHC string). A hash that cannot be read matches nothing.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::{Argon2, PasswordVerifier, password_hash::PasswordHash};
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

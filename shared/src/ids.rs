@@ -28,6 +28,8 @@ pub enum IdPrefix {
     Account,
     Request,
     Event,
+    User,
+    Session,
 }
 
 impl IdPrefix {
@@ -42,6 +44,8 @@ impl IdPrefix {
             IdPrefix::Account => "acct",
             IdPrefix::Request => "req",
             IdPrefix::Event => "evt",
+            IdPrefix::User => "usr",
+            IdPrefix::Session => "sess",
         }
     }
 }

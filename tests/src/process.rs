@@ -102,6 +102,8 @@ impl<'a> ApiBuilder<'a> {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.env.bin.display()));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // A test sees each answer as sent: a redirect is a 3xx with a Location, not the page it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client");
         ApiProc {

@@ -22,6 +22,7 @@ mod publishing;
 mod rate_limit;
 mod robustness;
 mod scale_out;
+mod sessions;
 mod shutdown;
 mod storage_s3;
 mod templates;

@@ -26,7 +26,9 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credits, health, integrations, media, metrics, posts, templates, transcribe};
+use super::{
+    api_keys, credits, health, integrations, media, metrics, posts, sessions, templates, transcribe,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,12 +39,14 @@ use super::{credits, health, integrations, media, metrics, posts, templates, tra
           templates::list, templates::render,
           transcribe::create, transcribe::list, transcribe::get, transcribe::cancel,
           credits::get, credits::ledger,
+          sessions::login, sessions::refresh, sessions::logout, sessions::password,
+          api_keys::create, api_keys::list, api_keys::revoke,
           health::healthz, health::readyz, metrics::metrics),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorObject, crate::error::ErrorDetails,
         soku_shared::validate::FieldError, soku_shared::validate::TargetInput,
         soku_shared::validate::SandboxBehavior)),
     modifiers(&Security),
-    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "templates"), (name = "transcription"), (name = "credits"), (name = "health"), (name = "operations"))
+    tags((name = "posts"), (name = "integrations"), (name = "media"), (name = "templates"), (name = "transcription"), (name = "credits"), (name = "sessions"), (name = "api-keys"), (name = "health"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -54,6 +58,19 @@ impl Modify for Security {
         components.add_security_scheme(
             "apiKey",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("soku-api-key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A person's access token from POST /v1/auth/login (the dashboard sends its session cookie and \
+                         X-CSRF-Token instead)",
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "bearer",
@@ -111,10 +128,15 @@ fn complete(doc: &mut Value, now: DateTime<Utc>) {
 }
 
 fn complete_operation(path: &str, op: &mut Value) {
+    // Authenticated with an API key (rate-limited, subscription-checked); a session's operations declare their own.
     let secured = op
         .get("security")
         .and_then(Value::as_array)
-        .is_some_and(|s| !s.is_empty());
+        .is_some_and(|s| s.iter().any(|r| r.get("apiKey").is_some()));
+    let by_session = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|r| r.get("session").is_some()));
     let has_body = op.get("requestBody").is_some();
     let params = op
         .get_mut("parameters")
@@ -131,7 +153,22 @@ fn complete_operation(path: &str, op: &mut Value) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
-    let shared = shared_responses(path, has_body, idempotent, secured);
+    let mut shared = shared_responses(path, has_body, idempotent, secured);
+    if by_session {
+        shared.push((
+            "401",
+            "`unauthorized`: no session, or an expired or ended one (log in again, or refresh the access token)",
+        ));
+        shared.push((
+            "403",
+            "`forbidden`: an API key was sent (this needs a person's session), or `csrf_failed`: the dashboard's \
+             X-CSRF-Token is missing or wrong",
+        ));
+        shared.push((
+            "503",
+            "`unavailable`: Postgres cannot be reached right now; retry shortly",
+        ));
+    }
     add_error_responses(responses, shared);
     for (status, response) in responses.iter_mut() {
         complete_response(status, response, secured, idempotent);

@@ -196,3 +196,22 @@ fn pairs(value: &str, example: &str) -> Outcome<Vec<(String, String)>> {
     }
     Ok(out)
 }
+
+/// Comma-separated secrets, each at least 32 characters (`openssl rand -hex 32` makes one).
+pub(super) fn secret_list(value: String) -> Outcome<secrecy::SecretString> {
+    let keys: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keys.is_empty() {
+        return Err("must hold at least one secret".into());
+    }
+    if let Some(n) = keys.iter().position(|k| k.len() < 32) {
+        return Err(format!(
+            "secret {} is shorter than 32 characters; make one with `openssl rand -hex 32`",
+            n + 1
+        ));
+    }
+    Ok(secrecy::SecretString::from(value))
+}

@@ -42,6 +42,9 @@ settings! {
         max_body_bytes: u64 = 1024 * 1024 => usize, between(1024, 64 * 1024 * 1024);
         /// how far in the past `scheduledTime` may be (at most 86400)
         schedule_tolerance_secs: u64 = 300 => u64, up_to_a_day;
+        /// secrets that sign dashboard session tokens (JWT, HS256), comma-separated: the first signs, every one
+        /// verifies, so a new secret put first rotates the key without logging anyone out
+        session_keys: Option<String>, shown "derived from `SOKU_MASTER_KEY`" => Option<SecretString>, optional(secret_list);
         /// requests per minute per account on the trial plan
         rate_limit_trial: u64 = 60 => u64, at_least(1);
         /// requests per minute per account on the starter plan

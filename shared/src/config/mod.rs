@@ -107,6 +107,8 @@ pub struct Settings {
     pub http: HttpSettings,
     pub media: MediaSettings,
     pub transcription: TranscriptionSettings,
+    /// `SOKU_SESSION_KEYS`, when set.
+    pub session_keys: Option<SecretString>,
 }
 
 /// The credits `seconds` of audio cost at `per_minute` credits per started minute (a part of a minute is a
@@ -262,6 +264,33 @@ impl Settings {
     }
 
     /// The master key, or the error a process that must seal credentials stops with.
+    /// The secrets that sign and verify session tokens, the signing one first: `SOKU_SESSION_KEYS`, else one
+    /// derived from the master key (SHA-256 of a label and the key), else none.
+    pub fn session_secrets(&self) -> Vec<Vec<u8>> {
+        if let Some(keys) = &self.session_keys {
+            let keys: Vec<Vec<u8>> = keys
+                .expose_secret()
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| k.as_bytes().to_vec())
+                .collect();
+            if !keys.is_empty() {
+                return keys;
+            }
+        }
+        self.master_key
+            .as_ref()
+            .map(|m| {
+                use sha2::{Digest, Sha256};
+                let mut h = Sha256::new();
+                h.update(b"soku session tokens v1\0");
+                h.update(m.0);
+                vec![h.finalize().to_vec()]
+            })
+            .unwrap_or_default()
+    }
+
     pub fn require_master_key(&self) -> Result<&MasterKey, ConfigError> {
         self.master_key.as_ref().ok_or_else(|| ConfigError {
             name: "SOKU_MASTER_KEY".into(),
@@ -320,6 +349,7 @@ impl TryFrom<Checked> for Settings {
                 import: c.media_import,
                 storage,
             },
+            session_keys: c.session_keys.clone(),
             transcription: TranscriptionSettings {
                 url: c.transcription_url.clone(),
                 api_key: c.transcription_api_key.clone(),

@@ -60,6 +60,15 @@ pub async fn create(db: &Db, a: NewAccount<'_>) -> Result<AccountRow, sqlx::Erro
 }
 
 /// Whether account `id` exists.
+pub async fn get(db: &Db, id: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM accounts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn exists(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
         .bind(id)

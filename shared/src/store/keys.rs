@@ -84,3 +84,44 @@ pub async fn revoke(db: &Db, id: &str) -> Result<Option<KeyRow>, sqlx::Error> {
     .fetch_optional(db)
     .await
 }
+
+/// A key as its account's people see it (never the key or its hash).
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyListing {
+    pub id: String,
+    pub name: String,
+    pub mode: String,
+    pub preview: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The account's keys, newest first.
+pub async fn list(db: &Db, account_id: &str) -> Result<Vec<KeyListing>, sqlx::Error> {
+    sqlx::query_as::<_, KeyListing>(
+        "SELECT id, name, mode, preview, status, created_at, last_used_at, revoked_at FROM api_keys
+         WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(account_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Revokes a key of `account_id`'s (at once; revoking a revoked key changes nothing); `None`: no such key there.
+pub async fn revoke_of(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<KeyListing>, sqlx::Error> {
+    sqlx::query_as::<_, KeyListing>(
+        "UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, now())
+         WHERE id = $1 AND account_id = $2
+         RETURNING id, name, mode, preview, status, created_at, last_used_at, revoked_at",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(db)
+    .await
+}

@@ -10,6 +10,7 @@ pub mod posts;
 pub mod publish;
 pub mod sandbox;
 pub mod transcriptions;
+pub mod users;
 
 use std::time::Duration;
 
