@@ -157,6 +157,9 @@ cat <<EOF
 ==============================================================================================================
  Soku is starting on $base_url   (demo account $account, state in $DEMO)
 
+ Dashboard (API keys, posts, integrations, account): $base_url/login
+   email demo@example.com, password demo-password
+
  Live key (demo integrations have placeholder credentials):
    export SOKU_API_KEY=$live_key
 

@@ -9,7 +9,9 @@ Usage:
       or listed in SKIPPED / NOT_RUN: a new example cannot go unnoticed. With --base-url, the docs' base URL
       https://api.mysoku.io becomes URL; with --video-url URL, the docs' example video
       https://example.com/videos/product-demo.mp4 becomes URL (a real video served locally); with --media-id ID,
-      the transcription example's media_f7e8d9c0b3c4 becomes ID (a real video with speech); with --shift-dates,
+      the transcription example's media_f7e8d9c0b3c4 becomes ID (a real video with speech); with --firebase-token T
+      and --old-key-id K, the key-rotation example's token and old key id become T (an access token from
+      POST /v1/auth/login) and K (a real key); with --shift-dates,
       the docs' timestamps move forward when they are no longer safely in the future (see tests/seeds/README.md).
       Nothing else is changed.
   examples.py check-seed DOC SEED
@@ -31,6 +33,8 @@ import tempfile
 BASE_URL = "https://api.mysoku.io"
 VIDEO_URL = "https://example.com/videos/product-demo.mp4"
 MEDIA_ID = "media_f7e8d9c0b3c4"
+FIREBASE_TOKEN = "eyJhbGciOiJSUzI1NiIs..."
+OLD_KEY_ID = "key_old_id_here"
 LANGUAGE_HEADINGS = {"curl", "JavaScript", "Python"}
 
 PY_BASE = ("Python Base Configuration", "python")
@@ -53,6 +57,17 @@ RUNNABLE = {
     "image_post.mjs": (
         [JS_BASE, ("Publish an Image Post with Multiple Images", "javascript")],
         "await publishImagePost();",
+    ),
+    # Key rotation: the token is an access token from POST /v1/auth/login (the docs' "Firebase ID token"), and the
+    # old key is a real key of the account; Node and Python take both from the environment in our call line.
+    "rotate_key.sh": ([("API Key Rotation", "bash")], None),
+    "rotate_key.mjs": (
+        [("API Key Rotation", "javascript")],
+        "await rotateApiKey(process.env.FIREBASE_TOKEN, process.env.OLD_KEY_ID);",
+    ),
+    "rotate_key.py": (
+        [PY_BASE, ("API Key Rotation", "python")],
+        "rotate_api_key(os.environ['FIREBASE_TOKEN'], os.environ['OLD_KEY_ID'])",
     ),
     "transcribe.sh": ([("Transcribe a Video", "bash")], None),
     "transcribe.py": ([PY_BASE, ("Transcribe a Video", "python")], "transcribe_video()"),
@@ -117,9 +132,7 @@ RUNNABLE = {
 }
 
 # Whole sections not run: features Soku does not have yet.
-SKIPPED = {
-    "API Key Rotation": "/v1/api-keys with Firebase tokens is not built yet",
-}
+SKIPPED = {}
 # Single blocks not run, and why.
 NOT_RUN = {
     ("Environment Variable", "bash"): "run.sh sets SOKU_API_KEY to a key of its own account",
@@ -232,7 +245,7 @@ def date_shift(files, now=None):
     return [(s, (parse(s) + shift).strftime("%Y-%m-%dT%H:%M:%S.") + s[20:23] + "Z") for s in stamps]
 
 
-def extract(doc, out, base_url=None, shift_dates=False, video_url=None, media_id=None):
+def extract(doc, out, base_url=None, shift_dates=False, video_url=None, media_id=None, token=None, old_key=None):
     files, found = assemble(pathlib.Path(doc).read_text())
     mapping = date_shift(files) if shift_dates else []
     out = pathlib.Path(out)
@@ -244,6 +257,10 @@ def extract(doc, out, base_url=None, shift_dates=False, video_url=None, media_id
             text = text.replace(VIDEO_URL, video_url)
         if media_id:
             text = text.replace(MEDIA_ID, media_id)
+        if token:
+            text = text.replace(FIREBASE_TOKEN, token)
+        if old_key:
+            text = text.replace(OLD_KEY_ID, old_key)
         for old, new in mapping:
             text = text.replace(old, new)
         (out / name).write_text(text)
@@ -313,7 +330,9 @@ def main(argv):
             media_id = None
             if "--media-id" in argv:
                 media_id = argv[argv.index("--media-id") + 1]
-            extract(argv[1], argv[2], base_url, "--shift-dates" in argv, video_url, media_id)
+            token = argv[argv.index("--firebase-token") + 1] if "--firebase-token" in argv else None
+            old_key = argv[argv.index("--old-key-id") + 1] if "--old-key-id" in argv else None
+            extract(argv[1], argv[2], base_url, "--shift-dates" in argv, video_url, media_id, token, old_key)
         elif len(argv) == 3 and argv[0] == "check-seed":
             problems = check_seed(pathlib.Path(argv[1]).read_text(), pathlib.Path(argv[2]).read_text())
             for p in problems:

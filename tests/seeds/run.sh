@@ -131,9 +131,20 @@ for _ in $(seq 1 300); do
 done
 admin credits grant "$ACCT" 100 >/dev/null || exit 2
 
+# The key-rotation example manages keys with a person's session: the account's owner logs in, and each language
+# rotates a key of its own (an old key made here), which must end up revoked.
+admin user add "$ACCT" --email seeds@example.com --password "seeds-password-123" --role owner >/dev/null || exit 2
+FIREBASE_TOKEN="$(curl -s -X POST "$API/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email": "seeds@example.com", "password": "seeds-password-123"}' | jq -r '.accessToken // empty')"
+[[ "$FIREBASE_TOKEN" == eyJ* ]] || die "could not log in as the seeds account's owner"
+export FIREBASE_TOKEN
+OLD_KEY_SH="$(admin key create "$ACCT" --name old-sh | jget id)" || exit 2
+OLD_KEY_MJS="$(admin key create "$ACCT" --name old-mjs | jget id)" || exit 2
+OLD_KEY_PY="$(admin key create "$ACCT" --name old-py | jget id)" || exit 2
+
 EX="$WORK/examples"
 python3 "$HERE/examples.py" extract "$DOC_MD" "$EX" --base-url "$BASE_URL" --video-url "$VIDEO_URL" \
-    --media-id "$SPEECH_MEDIA" --shift-dates \
+    --media-id "$SPEECH_MEDIA" --firebase-token "$FIREBASE_TOKEN" --old-key-id "$OLD_KEY_SH" --shift-dates \
     >"$WORK/extract.out" 2>&1 || {
     cat "$WORK/extract.out" >&2
     die "cannot take the examples from $DOC_MD"
@@ -314,6 +325,35 @@ while read -r job; do
         fail "transcription $job" "did not complete with a transcript of the speech: $body" "$WORK/api.log"
     fi
 done <"$JOBS"
+
+# Key rotation: each language makes a new key, posts with it, and revokes its old key with the session token.
+key_status() { # KEY_ID -> its status as GET /v1/api-keys shows it
+    curl -s "$API/v1/api-keys" -H "Authorization: Bearer $FIREBASE_TOKEN" | jq -r --arg id "$1" '.data[] | select(.id == $id) | .status'
+}
+for f in rotate_key.sh rotate_key.mjs rotate_key.py; do
+    selected "$f" || continue
+    case "$f" in
+    rotate_key.sh) old="$OLD_KEY_SH" ;;
+    rotate_key.mjs) old="$OLD_KEY_MJS" ;;
+    rotate_key.py) old="$OLD_KEY_PY" ;;
+    esac
+    export OLD_KEY_ID="$old"
+    run_ex "$f" "$LIVE_KEY" 60
+    log="$WORK/out/$f.log"
+    if ((RC != 0)); then
+        fail "$f" "exit code $RC" "$log"
+    elif ! grep -q '^New key created$' "$log" || ! grep -q "Old key revoked:.*$old" "$log"; then
+        fail "$f" "expected 'New key created' and 'Old key revoked: $old'" "$log"
+    elif [[ "$(key_status "$old")" != revoked ]]; then
+        fail "$f" "the old key $old is $(key_status "$old"), not revoked" "$log"
+    elif [[ "$f" != rotate_key.sh ]] && ! grep -q '^New key verified successfully$' "$log"; then
+        fail "$f" "no 'New key verified successfully'" "$log"
+    elif [[ "$f" == rotate_key.sh ]] && ! grep -q '"postSubmissionId":"post_' "$log"; then
+        fail "$f" "the new key's post was not accepted" "$log"
+    else
+        pass "$f: a new key made and used, the old one ($old) revoked"
+    fi
+done
 
 # Error helpers: a post to an unknown platform must surface as the helper's error.
 if selected error_helper.py; then
