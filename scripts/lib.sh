@@ -420,3 +420,7 @@ start_moto() {
 # A local OpenAI-compatible speech-to-text server (ensure_whisper, start_whisper): scripts/whisper.sh.
 # shellcheck source=scripts/whisper.sh
 source "$SOKU_ROOT/scripts/whisper.sh"
+
+# Debian's Chromium and the browser test's Node packages (ensure_browser, run_browser_test): scripts/browser.sh.
+# shellcheck source=scripts/browser.sh
+source "$SOKU_ROOT/scripts/browser.sh"

@@ -4,7 +4,7 @@
 #   scripts/test.sh
 #
 # Installs missing system packages, starts PostgreSQL, Redis, moto (an S3-compatible server) and a local Whisper
-# server (speech to text), then runs, in order:
+# server (speech to text), and installs Chromium for the dashboard's browser test, then runs, in order:
 #   fmt      cargo fmt --all -- --check
 #   clippy   cargo clippy --workspace --all-targets -- -D warnings
 #   build    cargo build -p soku                         (debug binary, used by the tests as $SOKU_BIN)
@@ -38,6 +38,8 @@ start_moto
 # SOKU_TEST_TRANSCRIPTION_URL and SOKU_TEST_SUBTITLE_PYTHON, which start_whisper sets).
 ensure_whisper
 start_whisper
+# Debian's Chromium and playwright-core (npm, pinned) for the dashboard's browser test (it reads SOKU_TEST_BROWSER).
+ensure_browser
 
 # The target directory cargo will really use (honours CARGO_TARGET_DIR and .cargo/config.toml).
 target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | jq -r '.target_directory // empty' || true)"

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod config;
+mod dashboard_browser;
 mod durability;
 mod errors;
 mod front_door;

@@ -318,7 +318,7 @@ async fn a_password_change_ends_every_other_session_and_logins_are_throttled() {
         .json(&json!({"currentPassword": "wrong wrong wrong", "newPassword": "a brand new passphrase"}))
         .send()
         .await
-        .error(401, "unauthorized");
+        .error(400, "validation_error");
     let changed = api
         .post("/v1/auth/password")
         .bearer(&a)

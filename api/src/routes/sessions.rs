@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 use axum::{
     Extension,
     extract::{ConnectInfo, State},
-    http::StatusCode,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -251,8 +250,7 @@ pub struct PasswordChanged {
 /// Change the password: every other session of this person ends.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "sessions", operation_id = "changePassword",
     responses((status = 200, body = PasswordChanged),
-        (status = 400, description = "`validation_error`: the new password is too short or too long", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: the current password is wrong", body = ErrorBody)),
+        (status = 400, description = "`validation_error`: `currentPassword` is wrong, or `newPassword` is too short or too long", body = ErrorBody)),
     security(("session" = [])))]
 pub async fn password(
     State(state): State<AppState>,
@@ -271,10 +269,10 @@ pub async fn password(
         .await
         .unwrap_or(false);
     if !ok {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The current password is wrong.",
+        // A 400 naming the field, not a 401: the session is fine, one field of the form is wrong.
+        return Err(ApiError::field(
+            "currentPassword",
+            "is not the current password",
         ));
     }
     let new_hash = tokio::task::spawn_blocking(move || hash_password(&new))

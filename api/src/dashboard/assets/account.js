@@ -76,8 +76,8 @@ form.addEventListener("submit", async (event) => {
     if (next.value === current.value) return invalid(next, "The new password is the same as the current one.");
     setBusy(submit, true);
     try {
-        // A 401 here may mean "wrong current password" rather than "signed out": it is shown inline, and the
-        // session is checked with /dashboard/api/me (which goes to the login page if it is really gone).
+        // A wrong current password is a 400 naming `currentPassword`, shown inline; a 401 means the session is
+        // gone, which /dashboard/api/me confirms (it goes to the login page).
         await api("/dashboard/api/password", {
             method: "POST",
             body: { currentPassword: current.value, newPassword: next.value },
@@ -88,10 +88,16 @@ form.addEventListener("submit", async (event) => {
         successBox.replaceChildren(icon("check"), el("span", {}, "Password updated."));
         successBox.hidden = false;
     } catch (err) {
-        if (err instanceof ApiError && err.status === 401) {
-            await api("/dashboard/api/me");
+        // The 400's message names the field: "… currentPassword …" or "… newPassword …".
+        const message = err instanceof ApiError ? err.message : "";
+        const field = /currentPassword/.test(message) ? "currentPassword" : /newPassword/.test(message) ? "newPassword" : "";
+        if (err instanceof ApiError && (err.status === 401 || field === "currentPassword")) {
+            if (err.status === 401) await api("/dashboard/api/me");
             current.setAttribute("aria-invalid", "true");
             current.focus();
+        } else if (field === "newPassword") {
+            next.setAttribute("aria-invalid", "true");
+            next.focus();
         }
         showFormError(errorBox, err.message);
     } finally {

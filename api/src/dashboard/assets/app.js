@@ -94,8 +94,10 @@ export function el(tag, attrs = {}, ...children) {
         if (key === "class") node.className = value;
         else if (key === "dataset") Object.assign(node.dataset, value);
         else if (key === "text") node.textContent = value;
-        else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
-        else if (key === "style") throw new Error("no inline styles (CSP)");
+        else if (key.startsWith("on")) {
+            if (typeof value !== "function") throw new Error(`${key}: handlers are functions, never inline code (CSP)`);
+            node.addEventListener(key.slice(2), value);
+        } else if (key === "style") throw new Error("no inline styles (CSP)");
         else node.setAttribute(key, value === true ? "" : String(value));
     }
     append(node, children);
