@@ -535,3 +535,64 @@ async fn the_dashboard_needs_its_session_cookie_and_its_csrf_token() {
         .await
         .error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn the_signing_key_rotates_without_logging_anyone_out_and_sessions_ignore_the_subscription() {
+    let env = TestEnv::new().await;
+    let account = person(&env, "keys@example.com").await;
+    let (old, new) = ("o".repeat(40), "n".repeat(40));
+    let api = env.api().env("SOKU_SESSION_KEYS", &old).spawn().await;
+    let token_old = token(
+        &login(&api, "keys@example.com", PASSWORD).await,
+        "accessToken",
+    );
+    drop(api);
+    // The new secret first, the old one kept: tokens of both verify; new ones are signed with the new one.
+    let api = env
+        .api()
+        .env("SOKU_SESSION_KEYS", &format!("{new},{old}"))
+        .spawn()
+        .await;
+    api.get("/v1/api-keys")
+        .bearer(&token_old)
+        .send()
+        .await
+        .expect(200);
+    let token_new = token(
+        &login(&api, "keys@example.com", PASSWORD).await,
+        "accessToken",
+    );
+    drop(api);
+    // The old secret dropped: its tokens stop working, the new ones go on.
+    let api = env.api().env("SOKU_SESSION_KEYS", &new).spawn().await;
+    api.get("/v1/api-keys")
+        .bearer(&token_old)
+        .send()
+        .await
+        .error(401, "unauthorized");
+    api.get("/v1/api-keys")
+        .bearer(&token_new)
+        .send()
+        .await
+        .expect(200);
+    // A canceled subscription stops the API, not a person managing keys.
+    env.admin(&["account", "update", &account, "--status", "canceled"])
+        .await;
+    let key = env.admin(&["key", "create", &account, "--name", "k"]).await;
+    api.post("/v1/posts")
+        .key(key["apiKey"].as_str().unwrap())
+        .json(&post_body())
+        .send()
+        .await
+        .error(403, "forbidden");
+    login(&api, "keys@example.com", PASSWORD).await.expect(200);
+    api.get("/v1/api-keys")
+        .bearer(&token_new)
+        .send()
+        .await
+        .expect(200);
+    // A short secret stops the process naming the setting.
+    let out = env.run(&["api"], &[("SOKU_SESSION_KEYS", "short")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SOKU_SESSION_KEYS"));
+}
