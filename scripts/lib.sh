@@ -372,7 +372,10 @@ ensure_moto() {
 # Whether moto answers on 127.0.0.1:$SOKU_MOTO_PORT (its own API, so another server on the port does not count).
 _moto_answers() {
     # moto's dashboard page (`/moto-api/data.json` answers 500 once some S3 objects exist, so it is no test).
-    curl -sf -m 2 "http://127.0.0.1:$SOKU_MOTO_PORT/moto-api/" 2>/dev/null | grep -qi moto
+    # Read whole, then matched: `curl | grep -q` fails under pipefail when grep stops reading early (SIGPIPE).
+    local page
+    page="$(curl -sf -m 5 "http://127.0.0.1:$SOKU_MOTO_PORT/moto-api/" 2>/dev/null)" || return 1
+    [[ "${page,,}" == *moto* ]]
 }
 
 # Starts moto_server on 127.0.0.1:$SOKU_MOTO_PORT in the background (loopback only; it keeps everything in memory)

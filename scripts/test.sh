@@ -91,7 +91,9 @@ summary() {
 run_tests() {
     if cargo nextest --version >/dev/null 2>&1; then
         local extra=()
-        if cargo nextest run --help 2>/dev/null | grep -q -- '--no-tests'; then
+        local help
+        help="$(cargo nextest run --help 2>/dev/null || true)"
+        if [[ "$help" == *--no-tests* ]]; then
             extra+=(--no-tests=warn)
         fi
         cargo nextest run --workspace "${extra[@]}" || return $?
