@@ -75,8 +75,25 @@ pub struct ApiKeyList {
     pub data: Vec<ApiKeyView>,
 }
 
+/// The body of `POST /v1/api-keys`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreateApiKeyRequest {
+    /// What the key is for.
+    #[schema(
+        example = "Production Server (rotated)",
+        min_length = 1,
+        max_length = 100
+    )]
+    name: String,
+    /// `live` (the default) or `test`.
+    #[schema(example = "live", pattern = "^(live|test)$")]
+    mode: Option<String>,
+}
+
 /// Create an API key (the full key is in this answer only).
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", operation_id = "createApiKey",
+    request_body = CreateApiKeyRequest,
     responses((status = 201, body = CreatedApiKey),
         (status = 400, description = "`validation_error`: a bad `name` or `mode`", body = ErrorBody),
         (status = 403, description = "`forbidden`: an API key was sent; key management needs a session", body = ErrorBody)),

@@ -50,6 +50,42 @@ pub struct Done {
     pub ok: bool,
 }
 
+/// The body of `POST /v1/auth/login` (and of the dashboard's login).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LoginRequest {
+    #[schema(example = "owner@example.com", min_length = 1)]
+    email: String,
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 1,
+        max_length = 1024
+    )]
+    password: String,
+}
+
+/// The body of `POST /v1/auth/refresh`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RefreshRequest {
+    /// The refresh token of the last login or refresh (`rt_…`).
+    #[schema(min_length = 1)]
+    refresh_token: String,
+}
+
+/// The body of `POST /v1/auth/password`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PasswordRequest {
+    #[schema(min_length = 1)]
+    current_password: String,
+    /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
+    new_password: String,
+}
+
 const WRONG: &str = "The email or the password is wrong.";
 
 /// A hash no password matches in practice, verified when the email is unknown so that an unknown email and a
@@ -95,7 +131,14 @@ pub async fn check_person(state: &AppState, body: &Value, ip: &str) -> ApiResult
         ));
     }
     throttle::check(state, &email, ip).await?;
-    let user = users::by_email(&state.db, &email).await?;
+    // No user has an email with control characters (a NUL cannot even be stored): such an email is unknown.
+    let possible =
+        soku_shared::admin::looks_like_email(&email) && !email.chars().any(char::is_control);
+    let user = if possible {
+        users::by_email(&state.db, &email).await?
+    } else {
+        None
+    };
     let hash = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
@@ -135,6 +178,7 @@ fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
 
 /// Log in: email and password → an access token and a refresh token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "sessions", operation_id = "login",
+    request_body = LoginRequest,
     responses((status = 200, body = Tokens),
         (status = 401, description = "`unauthorized`: the email or the password is wrong (the same answer for both)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins for this email or from this address; `Retry-After`", body = ErrorBody),
@@ -184,6 +228,7 @@ pub async fn login(
 
 /// Trade a refresh token for a new pair. The old one stops working; presenting a used one ends the session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "sessions", operation_id = "refreshSession",
+    request_body = RefreshRequest,
     responses((status = 200, body = Tokens),
         (status = 401, description = "`unauthorized`: unknown, expired or already used (then the whole session is ended)", body = ErrorBody),
         (status = 503, description = "`unavailable`: Postgres cannot be reached right now", body = ErrorBody)))]
@@ -249,6 +294,7 @@ pub struct PasswordChanged {
 
 /// Change the password: every other session of this person ends.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "sessions", operation_id = "changePassword",
+    request_body = PasswordRequest,
     responses((status = 200, body = PasswordChanged),
         (status = 400, description = "`validation_error`: `currentPassword` is wrong, or `newPassword` is too short or too long", body = ErrorBody)),
     security(("session" = [])))]

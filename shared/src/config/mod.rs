@@ -111,13 +111,18 @@ pub struct Settings {
     pub session_keys: Option<SecretString>,
 }
 
+/// Decoded audio is a little longer than its container says (an AAC encoder's priming and padding samples add
+/// tens of milliseconds): this much over a whole minute does not start the next one.
+pub const BILLING_GRACE_SECS: f64 = 0.25;
+
 /// The credits `seconds` of audio cost at `per_minute` credits per started minute (a part of a minute is a
-/// minute; nothing costs nothing).
+/// minute, past [`BILLING_GRACE_SECS`]; any audio at all is at least a minute; nothing costs nothing).
 pub fn credits_for(per_minute: u64, seconds: f64) -> i64 {
     if seconds <= 0.0 || !seconds.is_finite() {
         return 0;
     }
-    let minutes = (seconds / 60.0).ceil().max(1.0) as i64;
+    let billable = (seconds - BILLING_GRACE_SECS).max(0.0);
+    let minutes = (billable / 60.0).ceil().max(1.0) as i64;
     minutes.saturating_mul(per_minute as i64)
 }
 
