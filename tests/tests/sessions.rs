@@ -76,6 +76,10 @@ async fn a_person_logs_in_manages_keys_and_revocation_is_seen_by_every_api_proce
     login(&api, "owner@example.com", "")
         .await
         .error(400, "validation_error");
+    // An email no user can have (a NUL) is just unknown: the same 401, never a 500 (the fuzzer found it).
+    login(&api, "M\u{0}@x.io", "whatever it is")
+        .await
+        .error(401, "unauthorized");
 
     let r = login(&api, "OWNER@example.com", PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.text);
