@@ -67,11 +67,15 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 last_cleanup = Some(Instant::now());
             }
         }
-        if result.is_ok() && last_sweep.is_none_or(|t| t.elapsed() >= ORPHAN_SWEEP_EVERY) {
-            result = sweep_orphans(&ctx).await;
-            if result.is_ok() {
-                last_sweep = Some(Instant::now());
-            }
+        if last_sweep.is_none_or(|t| t.elapsed() >= ORPHAN_SWEEP_EVERY) {
+            // On a task of its own: listing a big bucket must not hold back due posts.
+            last_sweep = Some(Instant::now());
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = sweep_orphans(&ctx).await {
+                    tracing::warn!(error = %e, "the orphan sweep failed; it runs again in an hour");
+                }
+            });
         }
         match (&result, failing) {
             (Err(e), false) => {
