@@ -19,6 +19,18 @@ pub struct ListParams {
     pub extra: Vec<(String, String)>,
 }
 
+impl ListParams {
+    /// The `status` filter, when given: one of `T`'s words, else a 400 naming them.
+    pub fn status<T: soku_shared::status::StateWord>(&self) -> Result<Option<T>, ApiError> {
+        match self.extra.iter().find(|(k, _)| k == "status") {
+            None => Ok(None),
+            Some((_, v)) => T::from_word(v)
+                .map(Some)
+                .ok_or_else(|| ApiError::field("status", format!("must be one of {}", T::words()))),
+        }
+    }
+}
+
 /// Parses `query`; `allowed` names the parameters beyond `limit` and `cursor`.
 pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<ListParams, ApiError> {
     let mut params = ListParams {

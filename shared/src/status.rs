@@ -5,6 +5,22 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What every state enum is: its words, one per state, in a fixed order (a list's `?status=` filter reads them).
+pub trait StateWord: Copy + Sized + 'static {
+    fn all() -> &'static [Self];
+    fn word(self) -> &'static str;
+    fn from_word(s: &str) -> Option<Self>;
+
+    /// Every word, comma-separated: `processing, ready, failed`.
+    fn words() -> String {
+        Self::all()
+            .iter()
+            .map(|s| s.word())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 macro_rules! status_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -22,6 +38,18 @@ macro_rules! status_enum {
 
             pub fn parse(s: &str) -> Option<$name> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl StateWord for $name {
+            fn all() -> &'static [$name] {
+                $name::ALL
+            }
+            fn word(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_word(s: &str) -> Option<$name> {
+                $name::parse(s)
             }
         }
 

@@ -586,12 +586,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<axum::Json<Page<MediaView>>> {
     let params = pagination::parse(query.as_deref(), &["status"])?;
-    let status = match params.extra.iter().find(|(k, _)| k == "status") {
-        None => None,
-        Some((_, v)) => Some(MediaStatus::parse(v).ok_or_else(|| {
-            ApiError::field("status", "must be one of processing, ready, failed")
-        })?),
-    };
+    let status = params.status::<MediaStatus>()?;
     let rows = store::list(
         &state.db,
         &caller.account_id,

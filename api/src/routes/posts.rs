@@ -383,27 +383,8 @@ pub async fn list(
 ) -> ApiResult<axum::Json<Page<PostView>>> {
     let params = pagination::parse(query.as_deref(), &["status"])?;
     let status = params
-        .extra
-        .iter()
-        .find(|(k, _)| k == "status")
-        .map(|(_, v)| v.as_str());
-    const STATUSES: [&str; 7] = [
-        "scheduled",
-        "queued",
-        "publishing",
-        "published",
-        "partially_published",
-        "failed",
-        "canceled",
-    ];
-    if let Some(s) = status
-        && !STATUSES.contains(&s)
-    {
-        return Err(ApiError::field(
-            "status",
-            format!("must be one of {}", STATUSES.join(", ")),
-        ));
-    }
+        .status::<soku_shared::status::PostStatus>()?
+        .map(|s| s.as_str());
     let rows = posts::list(
         &state.db,
         &caller.account_id,

@@ -564,15 +564,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<axum::Json<Page<TranscriptionView>>> {
     let params = pagination::parse(query.as_deref(), &["status"])?;
-    let status = match params.extra.iter().find(|(k, _)| k == "status") {
-        None => None,
-        Some((_, v)) => Some(TranscriptionStatus::parse(v).ok_or_else(|| {
-            ApiError::field(
-                "status",
-                "must be one of queued, processing, completed, failed, canceled",
-            )
-        })?),
-    };
+    let status = params.status::<TranscriptionStatus>()?;
     let rows = store::list(
         &state.db,
         &caller.account_id,

@@ -36,7 +36,7 @@ pub use probe::{Probe, ProbeError, ProbeLimits};
 pub use sniff::{Kind, Sniffed};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// What a finished tool run left.
 pub(crate) struct ToolOutput {

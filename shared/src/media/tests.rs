@@ -14,7 +14,7 @@ use super::thumbnail;
 // ---- helpers ----
 
 /// Runs the system ffmpeg with `args` (after `-v error -y`), asserting it succeeds.
-fn ffmpeg(args: &[&str]) {
+pub(crate) fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-nostdin"])
         .args(args)
@@ -37,8 +37,22 @@ fn has_encoder(name: &str) -> bool {
         .any(|w| w == name)
 }
 
-fn path_str(p: &Path) -> &str {
+pub(crate) fn path_str(p: &Path) -> &str {
     p.to_str().expect("temp paths are UTF-8")
+}
+
+/// Writes an executable shell script at `path` whose body is `body` (a stand-in for ffmpeg or ffprobe). Written
+/// by a child shell, so no write handle of this (multi-threaded) process is open when it is run.
+pub(crate) fn fake_tool(path: &Path, body: &str) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf '#!/bin/sh\\n{body}\\n' > {fake} && chmod +x {fake}",
+            fake = path_str(path)
+        ))
+        .status()
+        .expect("sh");
+    assert!(status.success());
 }
 
 const TESTSRC: &str = "testsrc=size=320x240:rate=30";
@@ -903,17 +917,10 @@ async fn a_hanging_ffprobe_is_killed_at_the_timeout() {
     let mp4 = make_mp4(dir.path());
     let fake = dir.path().join("ffprobe");
     let pid_file = dir.path().join("pid");
-    // Written by a child shell, so no write handle of this (multi-threaded) process is open when it is run.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "printf '#!/bin/sh\\necho $$ > {pid}\\nexec sleep 30\\n' > {fake} && chmod +x {fake}",
-            pid = path_str(&pid_file),
-            fake = path_str(&fake)
-        ))
-        .status()
-        .expect("sh");
-    assert!(status.success());
+    fake_tool(
+        &fake,
+        &format!("echo $$ > {}\\nexec sleep 30", path_str(&pid_file)),
+    );
     let limits = ProbeLimits {
         timeout: Duration::from_millis(500),
         ffprobe: fake,

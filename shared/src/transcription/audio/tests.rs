@@ -6,23 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::*;
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-nostdin"])
-        .args(args)
-        .output()
-        .expect("ffmpeg (Debian package ffmpeg) must be installed to run these tests");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("temp paths are UTF-8")
-}
+use crate::media::tests::{fake_tool, ffmpeg, path_str};
 
 /// Raw PCM: `pattern` repeated `times`, each `(seconds, loud)` a 440 Hz tone at half scale or digital silence.
 fn pcm_pattern(pattern: &[(f64, bool)], times: usize) -> Vec<u8> {
@@ -335,16 +319,7 @@ async fn a_thousand_pauses_are_all_reported() {
 async fn a_hanging_ffmpeg_is_killed_at_the_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = dir.path().join("ffmpeg");
-    // Written by a child shell, so no write handle of this (multi-threaded) process is open when it is run.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "printf '#!/bin/sh\\nexec sleep 30\\n' > {fake} && chmod +x {fake}",
-            fake = path_str(&fake)
-        ))
-        .status()
-        .expect("sh");
-    assert!(status.success());
+    fake_tool(&fake, "exec sleep 30");
     let input = dir.path().join("in.wav");
     std::fs::write(&input, wav(&[0u8; 3200])).unwrap();
     let budget = Duration::from_millis(300);
